@@ -1,0 +1,471 @@
+//! The revision graph: revisions joined by `down_revision` and `depends_on` edges,
+//! validated, with Alembic's notions of heads, bases, branch and merge points, and
+//! inherited branch labels.
+//!
+//! Revisions are addressed by their index in load order, which is also Alembic's
+//! tie-break order. Every query walks the graph once (O(V+E)) with a [`BitSet`]
+//! for the visited set; nothing here does I/O.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::bitset::BitSet;
+use crate::error::GraphError;
+use crate::revision::{ILLEGAL_ID_CHARS, Revision};
+
+/// Edges and derived facts of one revision.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Node {
+    /// Versioned parents (`down_revision`), declared order.
+    pub down: Vec<usize>,
+    /// Resolved `depends_on` targets, declared order.
+    pub deps: Vec<usize>,
+    /// `down` plus the dependencies no versioned ancestor already depends on.
+    pub normalized_down: Vec<usize>,
+    /// Versioned children, load order.
+    pub next: Vec<usize>,
+    /// Children through `down_revision` or `depends_on`, load order.
+    pub all_next: Vec<usize>,
+    /// Branch labels declared here or inherited.
+    pub labels: BTreeSet<String>,
+}
+
+/// A validated migration history.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    revisions: Vec<Revision>,
+    pub(crate) nodes: Vec<Node>,
+    ids: HashMap<String, usize>,
+    labels: HashMap<String, usize>,
+    heads: Vec<usize>,
+    real_heads: Vec<usize>,
+    bases: Vec<usize>,
+}
+
+impl Graph {
+    /// Builds and validates a graph from revisions in load order.
+    pub fn new(revisions: Vec<Revision>) -> Result<Graph, GraphError> {
+        let ids = index_ids(&revisions)?;
+        let labels = index_labels(&revisions, &ids)?;
+        let mut nodes = vec![Node::default(); revisions.len()];
+        for (i, rev) in revisions.iter().enumerate() {
+            for parent in &rev.down_revisions {
+                let &p = ids
+                    .get(parent)
+                    .ok_or_else(|| GraphError::MissingParent { revision: rev.id.clone(), parent: parent.clone() })?;
+                if p == i {
+                    return Err(GraphError::SelfLoop(rev.id.clone()));
+                }
+                push_unique(&mut nodes[i].down, p);
+            }
+            for dep in &rev.depends_on {
+                let &d = ids.get(dep).or_else(|| labels.get(dep)).ok_or_else(|| GraphError::MissingDependency {
+                    revision: rev.id.clone(),
+                    dependency: dep.clone(),
+                })?;
+                if d == i {
+                    return Err(GraphError::DependencySelfLoop(rev.id.clone()));
+                }
+                push_unique(&mut nodes[i].deps, d);
+            }
+        }
+        for i in 0..nodes.len() {
+            for p in nodes[i].down.clone() {
+                nodes[p].next.push(i);
+            }
+            let mut all_parents = nodes[i].down.clone();
+            nodes[i].deps.iter().for_each(|&d| push_unique(&mut all_parents, d));
+            for p in all_parents {
+                nodes[p].all_next.push(i);
+            }
+        }
+        check_cycles(&nodes, &revisions)?;
+        let mut graph = Graph { revisions, nodes, ids, labels, heads: vec![], real_heads: vec![], bases: vec![] };
+        graph.normalize_dependencies();
+        graph.inherit_labels();
+        let all = 0..graph.len();
+        graph.heads = all.clone().filter(|&i| graph.nodes[i].next.is_empty()).collect();
+        graph.real_heads = all.clone().filter(|&i| graph.nodes[i].all_next.is_empty()).collect();
+        graph.bases = all.filter(|&i| graph.nodes[i].down.is_empty()).collect();
+        Ok(graph)
+    }
+
+    /// Number of revisions.
+    pub fn len(&self) -> usize {
+        self.revisions.len()
+    }
+
+    /// Whether the history has no revisions.
+    pub fn is_empty(&self) -> bool {
+        self.revisions.is_empty()
+    }
+
+    /// The revision at `index`.
+    pub fn revision(&self, index: usize) -> &Revision {
+        &self.revisions[index]
+    }
+
+    /// All revisions in load order.
+    pub fn revisions(&self) -> &[Revision] {
+        &self.revisions
+    }
+
+    /// The index of the revision with exactly this id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
+        self.ids.get(id).copied()
+    }
+
+    /// The revision that declares `label`.
+    pub fn label_owner(&self, label: &str) -> Option<usize> {
+        self.labels.get(label).copied()
+    }
+
+    /// Revisions no other revision names as `down_revision`, in load order.
+    pub fn heads(&self) -> &[usize] {
+        &self.heads
+    }
+
+    /// Heads that no revision depends on either (`heads` as an upgrade target).
+    pub fn real_heads(&self) -> &[usize] {
+        &self.real_heads
+    }
+
+    /// Revisions without a `down_revision`, in load order.
+    pub fn bases(&self) -> &[usize] {
+        &self.bases
+    }
+
+    /// Versioned parents of `index`.
+    pub fn parents(&self, index: usize) -> &[usize] {
+        &self.nodes[index].down
+    }
+
+    /// Versioned children of `index`, in load order.
+    pub fn children(&self, index: usize) -> &[usize] {
+        &self.nodes[index].next
+    }
+
+    /// Resolved dependencies of `index`.
+    pub fn dependencies(&self, index: usize) -> &[usize] {
+        &self.nodes[index].deps
+    }
+
+    /// Branch labels of `index`, declared or inherited, sorted.
+    pub fn effective_labels(&self, index: usize) -> &BTreeSet<String> {
+        &self.nodes[index].labels
+    }
+
+    /// Whether two or more revisions name `index` as `down_revision`.
+    pub fn is_branch_point(&self, index: usize) -> bool {
+        self.nodes[index].next.len() > 1
+    }
+
+    /// Whether `index` has two or more `down_revision`s.
+    pub fn is_merge_point(&self, index: usize) -> bool {
+        self.nodes[index].down.len() > 1
+    }
+
+    /// Whether nothing names `index` as `down_revision`.
+    pub fn is_head(&self, index: usize) -> bool {
+        self.nodes[index].next.is_empty()
+    }
+
+    /// `starts` and everything below them; through dependencies when `with_deps`.
+    pub fn ancestors(&self, starts: &[usize], with_deps: bool) -> BitSet {
+        self.walk(starts, |n| if with_deps { &n.normalized_down } else { &n.down })
+    }
+
+    /// `starts` and everything above them; through dependents when `with_deps`.
+    pub fn descendants(&self, starts: &[usize], with_deps: bool) -> BitSet {
+        self.walk(starts, |n| if with_deps { &n.all_next } else { &n.next })
+    }
+
+    fn walk<'a>(&'a self, starts: &[usize], edges: impl Fn(&'a Node) -> &'a Vec<usize>) -> BitSet {
+        let mut seen = BitSet::new(self.len());
+        let mut todo: Vec<usize> = starts.to_vec();
+        while let Some(i) = todo.pop() {
+            if seen.insert(i) {
+                todo.extend(edges(&self.nodes[i]).iter().copied());
+            }
+        }
+        seen
+    }
+
+    /// Whether `a` and `b` are on one line of descent (either is an ancestor of the other).
+    pub fn shares_lineage(&self, a: usize, against: &[usize], with_deps: bool) -> bool {
+        let up = self.descendants(&[a], with_deps);
+        let down = self.ancestors(&[a], with_deps);
+        against.iter().any(|&b| up.contains(b) || down.contains(b))
+    }
+
+    /// Drops dependencies that a versioned ancestor already depends on.
+    fn normalize_dependencies(&mut self) {
+        for i in 0..self.len() {
+            let mut kept = self.nodes[i].deps.clone();
+            if !kept.is_empty() {
+                let ancestors = self.ancestors(&self.nodes[i].down.clone(), false);
+                for a in ancestors.iter() {
+                    let inherited = &self.nodes[a].deps;
+                    kept.retain(|d| !inherited.contains(d));
+                }
+            }
+            let mut normalized = self.nodes[i].down.clone();
+            kept.into_iter().for_each(|d| push_unique(&mut normalized, d));
+            self.nodes[i].normalized_down = normalized;
+        }
+    }
+
+    /// Alembic's label inheritance: a label reaches every versioned descendant, and
+    /// where the labelled revision's line of descent has no branch or merge points it
+    /// also reaches down through its ancestors until the first one.
+    fn inherit_labels(&mut self) {
+        for i in 0..self.len() {
+            self.nodes[i].labels.extend(self.revisions[i].branch_labels.iter().cloned());
+        }
+        for i in 0..self.len() {
+            if self.revisions[i].branch_labels.is_empty() {
+                continue;
+            }
+            let labels = self.nodes[i].labels.clone();
+            let mut last = i;
+            let mut seen = BitSet::new(self.len());
+            let mut todo = vec![i];
+            while let Some(n) = todo.pop() {
+                if seen.insert(n) {
+                    self.nodes[n].labels.extend(labels.iter().cloned());
+                    last = n;
+                    todo.extend(self.nodes[n].next.iter().copied());
+                }
+            }
+            let mut node = last;
+            while self.nodes[node].all_next.len() <= 1 && self.nodes[node].down.len() <= 1 {
+                self.nodes[node].labels.extend(labels.iter().cloned());
+                match self.nodes[node].down.first() {
+                    Some(&parent) => node = parent,
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// `todo` in Alembic's emission order, newest first: a walk down from `heads`
+    /// (ordered by load order) that finishes one branch before moving to a head that
+    /// still needs it. Upgrades run the reverse of this order; downgrades run it as is.
+    pub fn topological_sort(&self, todo: &BitSet, heads: &[usize]) -> Vec<usize> {
+        let mut todo = todo.clone();
+        let mut current: Vec<usize> = heads.iter().copied().filter(|&h| todo.contains(h)).collect();
+        current.sort_unstable();
+        current.dedup();
+        let mut ancestors: Vec<BitSet> = current.iter().map(|&h| self.ancestors(&[h], true)).collect();
+        let mut output = Vec::new();
+        let mut index = 0;
+        while !current.is_empty() {
+            let candidate = current[index];
+            if let Some(other) = (0..current.len()).find(|&o| o != index && ancestors[o].contains(candidate)) {
+                index = other; // another head still needs `candidate`: finish that one first
+                continue;
+            }
+            if todo.contains(candidate) {
+                output.push(candidate);
+                todo.remove(candidate);
+            }
+            let node = &self.nodes[candidate];
+            let below: Vec<usize> =
+                node.normalized_down.iter().copied().filter(|&p| todo.contains(p) && !current.contains(&p)).collect();
+            if below.is_empty() {
+                current.remove(index);
+                ancestors.remove(index);
+                index = index.saturating_sub(1);
+            } else if node.deps.is_empty() && node.down.len() == 1 {
+                current[index] = below[0];
+                ancestors[index].remove(candidate);
+            } else {
+                current[index] = below[0];
+                ancestors[index] = self.ancestors(&[below[0]], true);
+                for &extra in &below[1..] {
+                    current.push(extra);
+                    ancestors.push(self.ancestors(&[extra], true));
+                }
+            }
+        }
+        output
+    }
+}
+
+fn push_unique(list: &mut Vec<usize>, item: usize) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+fn index_ids(revisions: &[Revision]) -> Result<HashMap<String, usize>, GraphError> {
+    let mut ids = HashMap::with_capacity(revisions.len());
+    for (i, rev) in revisions.iter().enumerate() {
+        if rev.id.is_empty() || rev.id.chars().any(char::is_whitespace) {
+            return Err(GraphError::BadId(rev.id.clone()));
+        }
+        if let Some(ch) = rev.id.chars().find(|c| ILLEGAL_ID_CHARS.contains(c)) {
+            return Err(GraphError::IllegalCharacter { id: rev.id.clone(), ch });
+        }
+        if let Some(first) = ids.insert(rev.id.clone(), i) {
+            return Err(GraphError::DuplicateRevision {
+                id: rev.id.clone(),
+                first: revisions[first].path.display().to_string(),
+                second: rev.path.display().to_string(),
+            });
+        }
+    }
+    Ok(ids)
+}
+
+fn index_labels(revisions: &[Revision], ids: &HashMap<String, usize>) -> Result<HashMap<String, usize>, GraphError> {
+    let mut labels: HashMap<String, usize> = HashMap::new();
+    for (i, rev) in revisions.iter().enumerate() {
+        for label in &rev.branch_labels {
+            if ids.contains_key(label) {
+                return Err(GraphError::LabelIsRevisionId { label: label.clone(), revision: rev.id.clone() });
+            }
+            if let Some(&other) = labels.get(label).filter(|&&o| o != i) {
+                return Err(GraphError::DuplicateLabel {
+                    label: label.clone(),
+                    revision: rev.id.clone(),
+                    other: revisions[other].id.clone(),
+                });
+            }
+            labels.insert(label.clone(), i);
+        }
+    }
+    Ok(labels)
+}
+
+/// Kahn's algorithm over `down_revision` edges, then over all edges: what cannot be
+/// ordered lies on a cycle.
+fn check_cycles(nodes: &[Node], revisions: &[Revision]) -> Result<(), GraphError> {
+    let on_cycle = |with_deps: bool| -> Vec<String> {
+        let parents = |n: &Node| -> Vec<usize> {
+            let mut all = n.down.clone();
+            if with_deps {
+                n.deps.iter().for_each(|&d| push_unique(&mut all, d));
+            }
+            all
+        };
+        let mut pending: Vec<usize> = nodes.iter().map(|n| parents(n).len()).collect();
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (i, n) in nodes.iter().enumerate() {
+            parents(n).into_iter().for_each(|p| children[p].push(i));
+        }
+        let mut ready: Vec<usize> = (0..nodes.len()).filter(|&i| pending[i] == 0).collect();
+        while let Some(i) = ready.pop() {
+            for &c in &children[i] {
+                pending[c] -= 1;
+                if pending[c] == 0 {
+                    ready.push(c);
+                }
+            }
+        }
+        (0..nodes.len()).filter(|&i| pending[i] > 0).map(|i| revisions[i].id.clone()).collect()
+    };
+    let cycle = on_cycle(false);
+    if !cycle.is_empty() {
+        return Err(GraphError::Cycle(cycle));
+    }
+    let cycle = on_cycle(true);
+    if !cycle.is_empty() {
+        return Err(GraphError::DependencyCycle(cycle));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::revision::Body;
+
+    /// Builds revisions from `id:parent1,parent2` specs; `@label` and `~dep` suffixes.
+    pub(crate) fn revs(specs: &[&str]) -> Vec<Revision> {
+        specs
+            .iter()
+            .map(|spec| {
+                let mut parts = spec.split_whitespace();
+                let (id, parents) = parts.next().unwrap().split_once(':').unwrap_or((spec, ""));
+                let mut rev = Revision {
+                    id: id.to_string(),
+                    down_revisions: parents.split(',').filter(|p| !p.is_empty()).map(String::from).collect(),
+                    branch_labels: vec![],
+                    depends_on: vec![],
+                    message: String::new(),
+                    create_date: None,
+                    transactional: true,
+                    path: format!("{id}.sql").into(),
+                    body: Body::Sql { up: String::new(), down: String::new() },
+                };
+                for extra in parts {
+                    if let Some(label) = extra.strip_prefix('@') {
+                        rev.branch_labels.push(label.to_string());
+                    } else if let Some(dep) = extra.strip_prefix('~') {
+                        rev.depends_on.push(dep.to_string());
+                    }
+                }
+                rev
+            })
+            .collect()
+    }
+
+    pub(crate) fn graph(specs: &[&str]) -> Graph {
+        Graph::new(revs(specs)).unwrap()
+    }
+
+    fn ids(g: &Graph, list: &[usize]) -> Vec<String> {
+        list.iter().map(|&i| g.revision(i).id.clone()).collect()
+    }
+
+    #[test]
+    fn heads_bases_branch_and_merge_points() {
+        let g = graph(&["a:", "b:a", "c:a", "d:b,c", "e:d", "x:"]);
+        assert_eq!(ids(&g, g.heads()), ["e", "x"]);
+        assert_eq!(ids(&g, g.bases()), ["a", "x"]);
+        assert!(g.is_branch_point(0) && !g.is_branch_point(1));
+        assert!(g.is_merge_point(3));
+    }
+
+    #[test]
+    fn dependencies_hide_real_heads_only() {
+        let g = graph(&["a:", "b:a", "x:", "y:x ~b"]);
+        assert_eq!(ids(&g, g.heads()), ["b", "y"]);
+        assert_eq!(ids(&g, g.real_heads()), ["y"]);
+        assert!(g.ancestors(&[3], true).contains(1));
+        assert!(!g.ancestors(&[3], false).contains(1));
+    }
+
+    #[test]
+    fn labels_inherit_up_and_down_a_straight_line() {
+        let g = graph(&["a:", "b:a @lbl", "c:b"]);
+        for i in 0..3 {
+            assert!(g.effective_labels(i).contains("lbl"), "{i}");
+        }
+        let g = graph(&["a:", "b:a @one", "c:a @two", "d:b"]);
+        assert!(!g.effective_labels(0).contains("one"));
+        assert!(g.effective_labels(3).contains("one"));
+        assert!(!g.effective_labels(3).contains("two"));
+    }
+
+    #[test]
+    fn validation_names_the_revisions() {
+        let err = |specs: &[&str]| Graph::new(revs(specs)).unwrap_err().to_string();
+        assert!(err(&["a:", "a:"]).contains("revision a is defined twice"));
+        assert!(err(&["a: @l", "b: @l"]).contains("branch label 'l' in revision b is already used by revision a"));
+        assert!(err(&["a: @b", "b:"]).contains("is the id of a revision"));
+        assert_eq!(err(&["a:zz"]), "revision zz referenced as down_revision of a is not present");
+        assert!(err(&["a: ~nope"]).contains("depends on 'nope'"));
+        assert_eq!(err(&["a:a"]), "revision a is its own down_revision");
+        assert_eq!(err(&["a:b", "b:a", "c:"]), "cycle among revisions: a, b");
+        assert!(err(&["a: ~b", "b:a"]).starts_with("cycle among dependencies"));
+        assert!(err(&["a-b:"]).contains("the character '-'"));
+    }
+
+    #[test]
+    fn topological_sort_finishes_a_branch_first() {
+        let g = graph(&["a:", "b:a", "c:a", "d:b,c"]);
+        let all = g.ancestors(&[3], true);
+        assert_eq!(ids(&g, &g.topological_sort(&all, &[3])), ["d", "b", "c", "a"]);
+    }
+}

@@ -1,0 +1,38 @@
+//! One revision as read from a script file, before it joins a graph.
+
+use std::path::PathBuf;
+
+/// What a revision does when it runs, as far as retort can know statically.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A `.sql` revision: the text of its `migrate:up` and `migrate:down` sections.
+    Sql { up: String, down: String },
+    /// An Alembic `.py` revision: its graph facts are known, its code is never run.
+    Python,
+}
+
+/// A revision file's header: the facts the graph is built from, plus its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// The revision id (`Revision ID:` or `revision = ...`).
+    pub id: String,
+    /// Parents in declared order; empty for a base, several for a merge.
+    pub down_revisions: Vec<String>,
+    /// Branch labels exactly as declared in this file (not inherited ones).
+    pub branch_labels: Vec<String>,
+    /// `depends_on` entries as declared: revision ids, prefixes or branch labels.
+    pub depends_on: Vec<String>,
+    /// The message (first paragraph of the header comment or docstring).
+    pub message: String,
+    /// `Create Date:` when present.
+    pub create_date: Option<String>,
+    /// Whether the body and its version-row change commit together (default true).
+    pub transactional: bool,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// What runs.
+    pub body: Body,
+}
+
+/// Characters that Alembic forbids in revision ids because the spec grammar uses them.
+pub const ILLEGAL_ID_CHARS: [char; 3] = ['@', '-', '+'];

@@ -1,0 +1,126 @@
+//! The script directory: reading revision files from `<script_location>/versions`
+//! in Alembic's order, and writing new ones.
+//!
+//! Order matters: Alembic breaks ties between branches by the order files load in
+//! (sorted names, a folder's own files before its subfolders, depth first), so the
+//! loader reproduces exactly that walk.
+
+pub mod python;
+pub mod sql;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::ScriptError;
+use crate::revision::Revision;
+
+/// Reads every revision under `<script_location>/versions`, in load order.
+pub fn load(script_location: &Path) -> Result<Vec<Revision>, ScriptError> {
+    let versions = versions_dir(script_location);
+    if !versions.is_dir() {
+        return Err(ScriptError::NoVersionsDir { path: script_location.to_path_buf() });
+    }
+    let mut revisions = Vec::new();
+    for path in revision_files(&versions)? {
+        if let Some(revision) = read_file(&path)? {
+            revisions.push(revision);
+        }
+    }
+    Ok(revisions)
+}
+
+/// `<script_location>/versions`.
+pub fn versions_dir(script_location: &Path) -> PathBuf {
+    script_location.join("versions")
+}
+
+/// Reads one file; `Ok(None)` for files that are not revisions.
+pub fn read_file(path: &Path) -> Result<Option<Revision>, ScriptError> {
+    let io = |source| ScriptError::Io { path: path.to_path_buf(), source };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("sql") => sql::parse(path, &fs::read_to_string(path).map_err(io)?).map(Some),
+        Some("py") => python::parse(path, &fs::read_to_string(path).map_err(io)?),
+        _ => Ok(None),
+    }
+}
+
+/// The `.sql` and `.py` files below `dir` in Alembic's order.
+fn revision_files(dir: &Path) -> Result<Vec<PathBuf>, ScriptError> {
+    let io = |source| ScriptError::Io { path: dir.to_path_buf(), source };
+    let mut files = Vec::new();
+    let mut subdirs = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let kind = entry.file_type().map_err(io)?;
+        let path = entry.path();
+        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
+            if name != "__pycache__" && !name.starts_with('.') {
+                subdirs.push(name);
+            }
+        } else if !name.starts_with(".#") && (name.ends_with(".sql") || name.ends_with(".py")) {
+            files.push(name);
+        }
+    }
+    files.sort();
+    subdirs.sort();
+    let mut paths: Vec<PathBuf> = files.into_iter().map(|f| dir.join(f)).collect();
+    for sub in subdirs {
+        paths.extend(revision_files(&dir.join(sub))?);
+    }
+    Ok(paths)
+}
+
+/// A file name for a new revision: `<id>_<slug>.sql`, the slug from the message.
+pub fn file_name(id: &str, message: &str) -> String {
+    let mut slug = String::new();
+    for word in message.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if slug.len() + word.len() > 40 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('_');
+        }
+        slug.push_str(&word.to_ascii_lowercase());
+    }
+    if slug.is_empty() { format!("{id}.sql") } else { format!("{id}_{slug}.sql") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        let path = dir.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn loads_in_alembic_order_and_skips_non_revisions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let v = tmp.path().join("versions");
+        write(&v, "b_two.sql", "-- Revision ID: b\n-- Revises: a\n-- migrate:up\n");
+        write(&v, "a_one.py", "revision = 'a'\ndown_revision = None\n");
+        write(&v, "sub/0_three.sql", "-- Revision ID: c\n-- Revises: b\n-- migrate:up\n");
+        write(&v, "aa/z_four.py", "revision = 'd'\ndown_revision = 'c'\n");
+        write(&v, "__init__.py", "");
+        write(&v, "README.md", "not a revision");
+        write(&v, "__pycache__/x.py", "revision = 'cached'\n");
+        let ids: Vec<String> = load(tmp.path()).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["a", "b", "d", "c"]);
+    }
+
+    #[test]
+    fn missing_versions_dir_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = load(tmp.path()).unwrap_err();
+        assert!(err.to_string().contains("no `versions/` folder"), "{err}");
+    }
+
+    #[test]
+    fn file_names_are_slugged() {
+        assert_eq!(file_name("ab12", "Add payment_methods table!"), "ab12_add_payment_methods_table.sql");
+        assert_eq!(file_name("ab12", ""), "ab12.sql");
+    }
+}
