@@ -63,8 +63,10 @@ pub enum SpecError {
     NotReachable { target: String, direction: &'static str, current: Vec<String> },
     #[error("requested revision {revision} overlaps with other requested revisions {}", .others.join(", "))]
     Overlap { revision: String, others: Vec<String> },
-    #[error("revision id '{0}' is not valid in a spec")]
-    Invalid(String),
+    #[error("the version table holds '{0}', which is not a revision of this script directory")]
+    UnknownCurrent(String),
+    #[error("version table is inconsistent: {0}")]
+    Inconsistent(String),
     #[error("{0}")]
     Other(String),
 }

@@ -171,15 +171,15 @@ impl Graph {
 
     /// `starts` and everything below them; through dependencies when `with_deps`.
     pub fn ancestors(&self, starts: &[usize], with_deps: bool) -> BitSet {
-        self.walk(starts, |n| if with_deps { &n.normalized_down } else { &n.down })
+        self.reach(starts, |n| if with_deps { &n.normalized_down } else { &n.down })
     }
 
     /// `starts` and everything above them; through dependents when `with_deps`.
     pub fn descendants(&self, starts: &[usize], with_deps: bool) -> BitSet {
-        self.walk(starts, |n| if with_deps { &n.all_next } else { &n.next })
+        self.reach(starts, |n| if with_deps { &n.all_next } else { &n.next })
     }
 
-    fn walk<'a>(&'a self, starts: &[usize], edges: impl Fn(&'a Node) -> &'a Vec<usize>) -> BitSet {
+    fn reach<'a>(&'a self, starts: &[usize], edges: impl Fn(&'a Node) -> &'a Vec<usize>) -> BitSet {
         let mut seen = BitSet::new(self.len());
         let mut todo: Vec<usize> = starts.to_vec();
         while let Some(i) = todo.pop() {

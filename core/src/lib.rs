@@ -17,5 +17,7 @@
 pub mod bitset;
 pub mod error;
 pub mod graph;
+pub mod plan;
 pub mod revision;
 pub mod script;
+pub mod spec;

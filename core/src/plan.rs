@@ -1,0 +1,579 @@
+//! The planner: from the database's current heads and a target spec to the steps
+//! Alembic would run, each with the version-table change it implies.
+//!
+//! Which revisions run, and in what order, follows Alembic's `upgrade`,
+//! `downgrade` and `stamp`; where Alembic picks among several heads by warning,
+//! retort refuses and lists the choices. The version-table change of each step is
+//! one of Alembic's five (create branch, delete branch, merge, unmerge, update),
+//! decided against the heads as they stand when the step runs.
+
+use crate::bitset::BitSet;
+use crate::error::SpecError;
+use crate::graph::Graph;
+use crate::revision::Body;
+use crate::spec::{Pos, relative};
+
+/// Which way a step moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl Direction {
+    /// `upgrade` or `downgrade`, as Alembic names steps.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        }
+    }
+}
+
+/// One of Alembic's five version-table changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionChange {
+    /// A new branch: insert a row.
+    CreateBranch(String),
+    /// A branch ends: delete its row.
+    DeleteBranch(String),
+    /// Several rows become one: delete all but one, update that one.
+    Merge { delete: Vec<String>, from: String, to: String },
+    /// One row becomes several: update it, insert the others.
+    Unmerge { from: String, to: String, insert: Vec<String> },
+    /// A row moves along a line.
+    Update { from: String, to: String },
+}
+
+/// A single statement against the version table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionOp {
+    Insert(String),
+    Delete(String),
+    Update { from: String, to: String },
+}
+
+impl VersionChange {
+    /// The statements that carry out this change, in order.
+    pub fn ops(&self) -> Vec<VersionOp> {
+        match self {
+            VersionChange::CreateBranch(id) => vec![VersionOp::Insert(id.clone())],
+            VersionChange::DeleteBranch(id) => vec![VersionOp::Delete(id.clone())],
+            VersionChange::Merge { delete, from, to } => {
+                let mut ops: Vec<VersionOp> = delete.iter().cloned().map(VersionOp::Delete).collect();
+                ops.push(VersionOp::Update { from: from.clone(), to: to.clone() });
+                ops
+            }
+            VersionChange::Unmerge { from, to, insert } => {
+                let mut ops: Vec<VersionOp> = insert.iter().cloned().map(VersionOp::Insert).collect();
+                ops.push(VersionOp::Update { from: from.clone(), to: to.clone() });
+                ops
+            }
+            VersionChange::Update { from, to } => vec![VersionOp::Update { from: from.clone(), to: to.clone() }],
+        }
+    }
+
+    /// Applies the change to a list of heads.
+    pub fn apply(&self, heads: &mut Vec<String>) {
+        for op in self.ops() {
+            match op {
+                VersionOp::Insert(id) => heads.push(id),
+                VersionOp::Delete(id) => heads.retain(|h| *h != id),
+                VersionOp::Update { from, to } => {
+                    heads.iter_mut().filter(|h| **h == from).for_each(|h| *h = to.clone())
+                }
+            }
+        }
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The revision that runs (the stamp destination for stamp steps).
+    pub revision: String,
+    pub direction: Direction,
+    /// Revisions on the from-side of `-- Running upgrade A -> B` (no dependencies).
+    pub from: Vec<String>,
+    /// Revisions on the to-side.
+    pub to: Vec<String>,
+    /// The SQL to run; `None` for stamps and for Alembic `.py` revisions.
+    pub sql: Option<String>,
+    /// Whether `sql` and the version change commit together.
+    pub transactional: bool,
+    /// Whether this revision is an Alembic `.py` file (retort cannot run its body).
+    pub is_python: bool,
+    /// Whether this is a stamp (version change only).
+    pub is_stamp: bool,
+    pub change: VersionChange,
+}
+
+impl Step {
+    /// `upgrade A -> B`, as Alembic's `-- Running ...` lines write it.
+    pub fn short_log(&self) -> String {
+        format!("{} {} -> {}", self.direction.verb(), self.from.join(", "), self.to.join(", "))
+    }
+}
+
+/// The steps that take a database from its heads to a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// The version table's rows after the last step.
+    pub heads_after: Vec<String>,
+}
+
+/// Plans `upgrade <target>` from the current version rows.
+pub fn upgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
+    let current_revs = resolve_current(graph, current)?;
+    let targets = upgrade_targets(graph, &current_revs, target)?;
+    check_overlap(graph, &targets)?;
+    check_overlap(graph, &current_revs)?;
+    let mut needs = graph.ancestors(&targets, true);
+    needs.subtract(&graph.ancestors(&current_revs, true));
+    let mut order = graph.topological_sort(&needs, &targets);
+    order.reverse();
+    build(graph, current, &order, Direction::Up)
+}
+
+/// Plans `downgrade <target>` from the current version rows.
+pub fn downgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
+    let current_revs = resolve_current(graph, current)?;
+    let (branch, destination) = downgrade_target(graph, &current_revs, target)?;
+    let mut roots: Vec<usize> = match destination {
+        None => (0..graph.len()).filter(|&i| graph.parents(i).is_empty()).collect(),
+        Some(d) => graph.children(d).to_vec(),
+    };
+    if let Some(branch) = &branch
+        && roots.len() > 1
+    {
+        let on_branch = graph.ancestors(&[graph.resolve_branch(branch)?], false);
+        roots.retain(|&r| on_branch.contains(r));
+        if roots.is_empty() {
+            return Err(not_reachable(graph, target, Direction::Down, &current_revs));
+        }
+    }
+    let mut drop = graph.descendants(&roots, true);
+    drop.intersect_with(&graph.ancestors(&current_revs, true));
+    if let Some(d) = destination
+        && drop.is_empty()
+        && !current_revs.contains(&d)
+    {
+        return Err(not_reachable(graph, target, Direction::Down, &current_revs));
+    }
+    let order = graph.topological_sort(&drop, &current_revs);
+    build(graph, current, &order, Direction::Down)
+}
+
+/// Plans `stamp <targets...>`: version changes only, nothing runs. With `purge`
+/// the table is emptied first and `current` is ignored.
+pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool) -> Result<Plan, SpecError> {
+    let current: Vec<String> = if purge { vec![] } else { current.to_vec() };
+    let current_revs = resolve_current(graph, &current)?;
+    let targets: Vec<String> = if targets.is_empty() { vec!["base".into()] } else { targets.to_vec() };
+    let mut filtered: Vec<usize> = Vec::new();
+    let mut destinations: Vec<Option<usize>> = Vec::new();
+    for spec in &targets {
+        for h in graph.filter_for_lineage(&current_revs, spec, true)? {
+            if !filtered.contains(&h) {
+                filtered.push(h);
+            }
+        }
+        destinations.extend(graph.resolve(spec)?.into_iter().map(Some));
+    }
+    if destinations.is_empty() {
+        destinations.push(None);
+    }
+    let mut heads = current.clone();
+    let mut steps = Vec::new();
+    for destination in destinations {
+        for (from, to, direction, branch_move) in stamp_moves(graph, &filtered, destination) {
+            let change = stamp_change(&from, &to, direction, branch_move, &heads);
+            change.apply(&mut heads);
+            let revision = to.first().or(from.first()).cloned().unwrap_or_default();
+            steps.push(Step {
+                revision,
+                direction,
+                from,
+                to,
+                sql: None,
+                transactional: true,
+                is_python: false,
+                is_stamp: true,
+                change,
+            });
+        }
+    }
+    Ok(Plan { steps, heads_after: heads })
+}
+
+/// Alembic's `_stamp_revs` for one destination: (from, to, direction, branch move) moves.
+fn stamp_moves(
+    graph: &Graph,
+    filtered: &[usize],
+    destination: Option<usize>,
+) -> Vec<(Vec<String>, Vec<String>, Direction, bool)> {
+    let Some(dest) = destination else {
+        return filtered.iter().map(|&h| (graph.ids(&[h]), vec![], Direction::Down, true)).collect();
+    };
+    if filtered.contains(&dest) {
+        return vec![];
+    }
+    let to = graph.ids(&[dest]);
+    let above = graph.descendants(&[dest], true);
+    let below = graph.ancestors(&[dest], true);
+    let heads_above: Vec<usize> = filtered.iter().copied().filter(|&h| above.contains(h)).collect();
+    let heads_below: Vec<usize> = filtered.iter().copied().filter(|&h| below.contains(h)).collect();
+    if !heads_above.is_empty() {
+        vec![(graph.ids(&heads_above), to, Direction::Down, false)]
+    } else if !heads_below.is_empty() {
+        vec![(graph.ids(&heads_below), to, Direction::Up, false)]
+    } else {
+        vec![(vec![], to, Direction::Up, true)]
+    }
+}
+
+/// Alembic's `StampStep` decision among the five changes.
+fn stamp_change(
+    from: &[String],
+    to: &[String],
+    direction: Direction,
+    branch_move: bool,
+    heads: &[String],
+) -> VersionChange {
+    let absent = |ids: &[String]| ids.iter().any(|i| !heads.contains(i));
+    if direction == Direction::Down && branch_move {
+        VersionChange::DeleteBranch(from[0].clone())
+    } else if direction == Direction::Up && (branch_move || absent(from)) && absent(to) {
+        VersionChange::CreateBranch(to[0].clone())
+    } else if from.len() > 1 {
+        let (last, rest) = from.split_last().expect("several");
+        VersionChange::Merge { delete: rest.to_vec(), from: last.clone(), to: to[0].clone() }
+    } else {
+        VersionChange::Update { from: from[0].clone(), to: to[0].clone() }
+    }
+}
+
+/// Turns an ordered list of revisions into steps, deciding each version change
+/// against the heads as they stand before it.
+fn build(graph: &Graph, current: &[String], order: &[usize], direction: Direction) -> Result<Plan, SpecError> {
+    let mut heads: Vec<String> = current.to_vec();
+    let mut steps = Vec::with_capacity(order.len());
+    for &index in order {
+        let change = revision_change(graph, index, direction, &heads)?;
+        change.apply(&mut heads);
+        let rev = graph.revision(index);
+        let down = rev.down_revisions.clone();
+        let (from, to) = match direction {
+            Direction::Up => (down, vec![rev.id.clone()]),
+            Direction::Down => (vec![rev.id.clone()], down),
+        };
+        let sql = match (&rev.body, direction) {
+            (Body::Sql { up, .. }, Direction::Up) => Some(up.clone()),
+            (Body::Sql { down, .. }, Direction::Down) => Some(down.clone()),
+            (Body::Python, _) => None,
+        };
+        steps.push(Step {
+            revision: rev.id.clone(),
+            direction,
+            from,
+            to,
+            sql,
+            transactional: rev.transactional,
+            is_python: rev.body == Body::Python,
+            is_stamp: false,
+            change,
+        });
+    }
+    Ok(Plan { steps, heads_after: heads })
+}
+
+/// Alembic's `RevisionStep` decision among the five changes.
+fn revision_change(
+    graph: &Graph,
+    index: usize,
+    direction: Direction,
+    heads: &[String],
+) -> Result<VersionChange, SpecError> {
+    let id = graph.revision(index).id.clone();
+    let down: Vec<String> = graph.ids(&graph.nodes[index].normalized_down);
+    let in_heads = |r: &String| heads.contains(r);
+    match direction {
+        Direction::Up => {
+            let present: Vec<String> = down.iter().filter(|r| in_heads(r)).cloned().collect();
+            if present.is_empty() {
+                return Ok(VersionChange::CreateBranch(id));
+            }
+            if down.len() > 1 && present.len() > 1 {
+                let others = heads.iter().filter(|h| !down.contains(h)).cloned().collect::<Vec<_>>();
+                let below = ancestors_of_ids(graph, &others);
+                let from: Vec<String> = down
+                    .iter()
+                    .filter(|r| in_heads(r) && !below.contains(graph.index_of(r).expect("known")))
+                    .cloned()
+                    .collect();
+                let (last, rest) = from.split_last().ok_or_else(|| inconsistent(&id))?;
+                return Ok(VersionChange::Merge { delete: rest.to_vec(), from: last.clone(), to: id });
+            }
+            let from = if down.len() == 1 { down[0].clone() } else { single(present, &id)? };
+            Ok(VersionChange::Update { from, to: id })
+        }
+        Direction::Down => {
+            if !in_heads(&id) {
+                return Err(inconsistent(&id));
+            }
+            let others: Vec<String> = heads.iter().filter(|h| **h != id).cloned().collect();
+            let below = ancestors_of_ids(graph, &others);
+            let targets: Vec<String> =
+                down.iter().filter(|r| !below.contains(graph.index_of(r).expect("known"))).cloned().collect();
+            if down.is_empty() || targets.is_empty() {
+                return Ok(VersionChange::DeleteBranch(id));
+            }
+            if down.len() > 1 {
+                let (last, rest) = targets.split_last().expect("not empty");
+                return Ok(VersionChange::Unmerge { from: id, to: last.clone(), insert: rest.to_vec() });
+            }
+            Ok(VersionChange::Update { from: id, to: down[0].clone() })
+        }
+    }
+}
+
+fn single(mut present: Vec<String>, id: &str) -> Result<String, SpecError> {
+    if present.len() == 1 { Ok(present.remove(0)) } else { Err(inconsistent(id)) }
+}
+
+fn inconsistent(id: &str) -> SpecError {
+    SpecError::Inconsistent(format!("cannot decide which version row revision {id} replaces"))
+}
+
+fn ancestors_of_ids(graph: &Graph, ids: &[String]) -> BitSet {
+    let indexes: Vec<usize> = ids.iter().filter_map(|i| graph.index_of(i)).collect();
+    graph.ancestors(&indexes, true)
+}
+
+/// The version rows as revisions; an unknown row is an error naming it.
+fn resolve_current(graph: &Graph, current: &[String]) -> Result<Vec<usize>, SpecError> {
+    let mut revs = Vec::with_capacity(current.len());
+    for id in current {
+        let index = graph.index_of(id).ok_or_else(|| SpecError::UnknownCurrent(id.clone()))?;
+        if !revs.contains(&index) {
+            revs.push(index);
+        }
+    }
+    Ok(revs)
+}
+
+/// Alembic's overlap check: no requested revision may lie below another.
+fn check_overlap(graph: &Graph, revs: &[usize]) -> Result<(), SpecError> {
+    for &r in revs {
+        let mut parents: Vec<usize> = graph.nodes[r].normalized_down.clone();
+        parents.retain(|&p| p != r);
+        let below = graph.ancestors(&parents, true);
+        let others: Vec<usize> = revs.iter().copied().filter(|&o| o != r && below.contains(o)).collect();
+        if !others.is_empty() {
+            return Err(SpecError::Overlap { revision: graph.revision(r).id.clone(), others: graph.ids(&others) });
+        }
+    }
+    Ok(())
+}
+
+fn not_reachable(graph: &Graph, target: &str, direction: Direction, current: &[usize]) -> SpecError {
+    SpecError::NotReachable { target: target.to_string(), direction: direction.verb(), current: graph.ids(current) }
+}
+
+/// Alembic's `_parse_upgrade_target`.
+fn upgrade_targets(graph: &Graph, current: &[usize], target: &str) -> Result<Vec<usize>, SpecError> {
+    let Some(rel) = relative(target) else { return graph.resolve(target) };
+    let too_far = || SpecError::RelativeTooFar { spec: target.to_string(), steps: rel.steps.unsigned_abs() };
+    let walked = if rel.steps > 0 {
+        let start = match rel.symbol {
+            Some(symbol) => Some(Pos::Rev(graph.resolve_one(symbol)?.ok_or_else(too_far)?)),
+            None => upgrade_start(graph, current, rel.branch, target, rel.text)?,
+        };
+        graph.walk(start, rel.steps, rel.branch)?
+    } else {
+        let symbol = rel.symbol.ok_or_else(too_far)?;
+        let spec = rel.branch.map_or(symbol.to_string(), |b| format!("{b}@{symbol}"));
+        let start = graph.resolve_one(&spec)?.map(Pos::Rev).unwrap_or(Pos::Base);
+        graph.walk(Some(start), rel.steps, None)?
+    };
+    match walked.ok_or_else(too_far)? {
+        Pos::Rev(i) => Ok(vec![i]),
+        Pos::Base => Ok(vec![]),
+    }
+}
+
+/// Where `+N` without a symbol starts: the one current head (on `branch`), the tip
+/// of the branch's applied part, or nothing.
+fn upgrade_start(
+    graph: &Graph,
+    current: &[usize],
+    branch: Option<&str>,
+    target: &str,
+    steps: &str,
+) -> Result<Option<Pos>, SpecError> {
+    let mut starts: Vec<usize> = current.to_vec();
+    if let Some(b) = branch {
+        starts = graph.filter_for_lineage(current, b, false)?;
+        if starts.is_empty() {
+            let active = graph.ancestors(current, true);
+            let active: Vec<usize> = active.iter().collect();
+            let on_branch = graph.filter_for_lineage(&active, b, false)?;
+            let below: BitSet = {
+                let mut set = BitSet::new(graph.len());
+                on_branch.iter().flat_map(|&r| graph.nodes[r].normalized_down.iter()).for_each(|&p| {
+                    set.insert(p);
+                });
+                set
+            };
+            starts = on_branch.into_iter().filter(|&r| !below.contains(r)).collect();
+        }
+    }
+    match starts.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(Pos::Rev(*one))),
+        many => Err(SpecError::AmbiguousRelative {
+            spec: target.to_string(),
+            choices: many.iter().map(|&h| format!("{}@{steps}", graph.revision(h).id)).collect(),
+        }),
+    }
+}
+
+/// Alembic's `_parse_downgrade_target`: the branch to stay on and the destination
+/// (`None` for base).
+fn downgrade_target(
+    graph: &Graph,
+    current: &[usize],
+    target: &str,
+) -> Result<(Option<String>, Option<usize>), SpecError> {
+    let Some(rel) = relative(target) else {
+        let branch = target.rsplit_once('@').map(|(b, _)| b.to_string()).filter(|b| !b.is_empty());
+        let symbol = target.rsplit_once('@').map_or(target, |(_, s)| s);
+        return Ok((branch, graph.resolve_one(symbol)?));
+    };
+    let too_far = || SpecError::RelativeTooFar { spec: target.to_string(), steps: rel.steps.unsigned_abs() };
+    if rel.steps >= 0 {
+        let symbol = rel.symbol.ok_or_else(too_far)?;
+        let start = graph.resolve_one(symbol)?.map(Pos::Rev);
+        let walked = graph.walk(start, rel.steps, rel.branch)?.ok_or_else(too_far)?;
+        return Ok((rel.branch.map(String::from), position(walked)));
+    }
+    let (branch, start_spec) = match (rel.symbol, rel.branch) {
+        (Some(symbol), Some(b)) => (Some(b.to_string()), format!("{b}@{symbol}")),
+        (Some(symbol), None) => (None, symbol.to_string()),
+        (None, Some(b)) => {
+            let on_branch = graph.filter_for_lineage(current, b, false)?;
+            let head = match on_branch.as_slice() {
+                [one] => *one,
+                [] => return Err(too_far()),
+                many => {
+                    let choices = many.iter().map(|&h| format!("{}@{}", graph.revision(h).id, rel.text)).collect();
+                    return Err(SpecError::AmbiguousRelative { spec: target.to_string(), choices });
+                }
+            };
+            (Some(b.to_string()), format!("{b}@{}", graph.revision(head).id))
+        }
+        (None, None) => match current {
+            [] => return Err(too_far()),
+            [one] => {
+                let id = graph.revision(*one).id.clone();
+                (Some(id.clone()), format!("{id}@{id}"))
+            }
+            many => {
+                let choices = many.iter().map(|&h| format!("{}@{}", graph.revision(h).id, rel.text)).collect();
+                return Err(SpecError::AmbiguousRelative { spec: target.to_string(), choices });
+            }
+        },
+    };
+    let start = graph.resolve_one(&start_spec)?.map(Pos::Rev);
+    let walked = graph.walk(start, rel.steps, None)?.ok_or_else(too_far)?;
+    Ok((branch, position(walked)))
+}
+
+fn position(pos: Pos) -> Option<usize> {
+    match pos {
+        Pos::Base => None,
+        Pos::Rev(i) => Some(i),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::tests::graph;
+
+    fn run(plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|s| format!("{} {}", if s.direction == Direction::Up { "up" } else { "down" }, s.revision))
+            .collect()
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn linear_upgrade_and_downgrade() {
+        let g = graph(&["a:", "b:a", "c:b"]);
+        let p = upgrade(&g, &[], "heads").unwrap();
+        assert_eq!(run(&p), ["up a", "up b", "up c"]);
+        assert_eq!(p.steps[0].change, VersionChange::CreateBranch("a".into()));
+        assert_eq!(p.steps[1].change, VersionChange::Update { from: "a".into(), to: "b".into() });
+        assert_eq!(p.heads_after, ["c"]);
+        let p = downgrade(&g, &strings(&["c"]), "-2").unwrap();
+        assert_eq!(run(&p), ["down c", "down b"]);
+        assert_eq!(p.heads_after, ["a"]);
+        let p = downgrade(&g, &strings(&["c"]), "base").unwrap();
+        assert_eq!(p.steps.last().unwrap().change, VersionChange::DeleteBranch("a".into()));
+        assert!(p.heads_after.is_empty());
+    }
+
+    #[test]
+    fn branches_and_merges_move_rows() {
+        let g = graph(&["a:", "b:a", "c:a", "d:b,c"]);
+        let p = upgrade(&g, &[], "b").unwrap();
+        assert_eq!(p.heads_after, ["b"]);
+        let p = upgrade(&g, &strings(&["b"]), "c").unwrap();
+        assert_eq!(p.steps[0].change, VersionChange::CreateBranch("c".into()));
+        assert_eq!(sorted(p.heads_after), ["b", "c"]);
+        let p = upgrade(&g, &strings(&["b", "c"]), "heads").unwrap();
+        assert_eq!(
+            p.steps[0].change,
+            VersionChange::Merge { delete: strings(&["b"]), from: "c".into(), to: "d".into() }
+        );
+        assert_eq!(p.heads_after, ["d"]);
+        let p = downgrade(&g, &strings(&["d"]), "a").unwrap();
+        assert_eq!(run(&p), ["down d", "down b", "down c"]);
+        assert_eq!(p.heads_after, ["a"]);
+    }
+
+    #[test]
+    fn relative_from_several_heads_lists_choices() {
+        let g = graph(&["a:", "b:a", "c:a"]);
+        let err = downgrade(&g, &strings(&["b", "c"]), "-1").unwrap_err();
+        assert_eq!(err.to_string(), "'-1' is relative to several current heads; name one of: b@-1, c@-1");
+        let p = downgrade(&g, &strings(&["b", "c"]), "c@-1").unwrap();
+        assert_eq!(run(&p), ["down c"]);
+        assert!(upgrade(&g, &strings(&["b"]), "heads-1").is_err());
+    }
+
+    #[test]
+    fn stamp_moves_rows_only() {
+        let g = graph(&["a:", "b:a", "c:a"]);
+        let p = stamp(&g, &[], &strings(&["b", "c"]), false).unwrap();
+        assert_eq!(sorted(p.heads_after), ["b", "c"]);
+        let p = stamp(&g, &strings(&["b", "c"]), &strings(&["a"]), false).unwrap();
+        assert_eq!(p.heads_after, ["a"]);
+        let p = stamp(&g, &strings(&["b"]), &strings(&["base"]), false).unwrap();
+        assert!(p.heads_after.is_empty());
+        let p = stamp(&g, &strings(&["zzz"]), &strings(&["c"]), true).unwrap();
+        assert_eq!(p.heads_after, ["c"]);
+    }
+}
