@@ -15,7 +15,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bitset;
+pub mod driver;
 pub mod error;
+pub mod executor;
 pub mod graph;
 pub mod plan;
 pub mod revision;

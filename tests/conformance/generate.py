@@ -547,7 +547,8 @@ case(
     "independent branches alpha (alp0..alp2) and beta (bet0..bet2), labels on roots",
     TWOLBL,
     [
-        res("alpha@head", "beta@head", "alpha@base", "beta@-1", "beta@+2", "alpha@bet1", "alpha@alp1", "alp2@beta"),
+        res("alpha@head", "beta@head", "alpha@base", "beta@-1", "beta@+2", "alpha@bet1", "alpha@alp1", "alp2@beta", "alpha", "alph", "bet", "beta", "bet0@alpha"),
+        up([], "alph"),
         up([], "alpha@head"),
         up([], "beta@+1"),
         up(["alp2"], "beta@+1"),
@@ -741,10 +742,10 @@ case(
 # 27 ------------------------------------------------- prefixes
 case(
     "prefixes_unique_and_exact",
-    "ids ae1027a6acf, ae10, ae1b2c3d4e5f, b7f0e4: exact id beats prefix; 3-char prefix rejected",
+    "ids ae1027a6acf, ae10, ae1b2c3d4e5f, b7f0e4: exact id beats prefix; short prefixes work when unique",
     [R("ae1027a6acf"), R("ae10", "ae1027a6acf"), R("ae1b2c3d4e5f", "ae10"), R("b7f0e4", "ae1b2c3d4e5f")],
     [
-        res("ae10", "ae102", "ae1027", "ae1b", "ae1", "ae", "b7f", "b7f0", "AE10", "Ae1b", "ae1b@head", "ae10@base", "ae1b2c3d4e5f0", "ae1027a6acf+1"),
+        res("ae10", "ae102", "ae1027", "ae1b", "ae1", "ae", "b7f", "b7f0", "b7", "b", "7f0e", "AE10", "Ae1b", "ae1b@head", "ae10@base", "ae1b2c3d4e5f0", "ae1027a6acf+1"),
         up([], "ae10"),
         up([], "ae102"),
         up([], "ae1b"),
@@ -755,6 +756,23 @@ case(
         down(["b7f0e4"], "ae10"),
         down(["b7f0e4"], "ae1b-1"),
         stamp([], "ae1b"),
+    ],
+)
+
+# 27b ------------------------------------------- ids of 3 chars or fewer
+case(
+    "prefix_short_ids",
+    "ids 'abc' and 'ab' (<= 3 chars) are never prefix candidates, so 'ab'/'a' prefix-match only abcdef12",
+    [R("ab"), R("abc", "ab"), R("abcdef12", "abc"), R("zz01xy", "abcdef12")],
+    [
+        res("a", "ab", "abc", "abcd", "abcdef", "b", "z", "zz0", "Z"),
+        up([], "a"),
+        up([], "ab"),
+        up(["ab"], "abcd"),
+        up([], "z"),
+        down(["zz01xy"], "a"),
+        down(["zz01xy"], "ab"),
+        stamp([], "a"),
     ],
 )
 
@@ -1151,14 +1169,43 @@ case(
 
 # 53 ---------------------------------------------- duplicate revision id
 case(
-    "duplicate_revision_id",
-    "two files declare revision 'dupe01'; Alembic warns and the later file wins",
+    "duplicate_revision_id_head",
+    "two files (different parents) declare revision 'dupe01' and nothing builds on it: warning, later file wins",
+    [R("a0", file="1_a0.py"), R("b0", "a0", file="2_b0.py"), R("dupe01", "a0", file="3_first.py"), R("dupe01", "b0", file="4_second.py")],
+    [
+        res("dupe01", "dupe01@base", "a0@heads", "-1"),
+        up([], "dupe01"),
+        up(["a0"], "heads"),
+        down(["dupe01"], "a0"),
+        down(["dupe01"], "-1"),
+        stamp([], "heads"),
+    ],
+)
+
+case(
+    "duplicate_revision_id_with_child",
+    "two files declare revision 'dupe01' and c0 builds on it",
     [R("a0", file="1_a0.py"), R("dupe01", "a0", file="2_first.py"), R("dupe01", "a0", file="3_second.py"), R("c0", "dupe01", file="4_c0.py")],
     [
         res("dupe01", "heads"),
         up(["a0"], "c0"),
         down(["c0"], "a0"),
     ],
+)
+
+# 53b ---------------------------------------- error: illegal id characters
+case(
+    "error_illegal_revision_char",
+    "revision id containing '-' (reserved for relative specs)",
+    [R("ok01"), R("bad-01", "ok01")],
+    [],
+)
+
+case(
+    "error_illegal_revision_char_at",
+    "revision id containing '@' (reserved for branch@rev)",
+    [R("ok01"), R("bad@01", "ok01", file="bad01.py")],
+    [],
 )
 
 # 54 --------------------------------------------- error: unknown revision
@@ -1558,15 +1605,31 @@ def err_text(env, exc):
     from alembic.script.revision import RevisionError
 
     msg = str(exc)
-    # Alembic walks a set of Revision objects (hashed by address) when it
-    # maps branch labels, so which of the two clashing revisions is named
-    # first changes from run to run.  Canonicalise to the sorted form.
-    m = re.match(r"^Branch name '(.*)' in revision (\S+) already used by revision (\S+)$", msg)
-    if m and m.group(2) > m.group(3):
-        msg = "Branch name '%s' in revision %s already used by revision %s" % (m.group(1), m.group(3), m.group(2))
     if not isinstance(exc, (CommandError, RevisionError)):
         msg = "%s: %s" % (type(exc).__name__, msg)
     return env.clean(msg)
+
+
+def canonical_label_clash(spec, msg):
+    """When two revisions both declare the same branch label, Alembic names
+    them in an order that comes from iterating a set of Revision objects
+    (hashed by memory address), so it changes from run to run.  Only in that
+    symmetric case, put the two revision ids in sorted order."""
+    m = re.match(r"^Branch name '(.*)' in revision (\S+) already used by revision (\S+)$", msg)
+    if not m:
+        return msg
+    label, r1, r2 = m.groups()
+
+    def declares(rev):
+        for r in spec["revisions"]:
+            if r["revision"] == rev:
+                lbls = r["branch_labels"]
+                return label in (lbls if isinstance(lbls, list) else [lbls])
+        return False
+
+    if declares(r1) and declares(r2) and r1 > r2:
+        msg = "Branch name '%s' in revision %s already used by revision %s" % (label, r2, r1)
+    return msg
 
 
 def capture(env, fn):
@@ -1659,21 +1722,55 @@ def random_checks(env, spec, heads, history):
     labels = spec["labels"]
     checks = []
 
+    by_id = {r["revision"]: r for r in spec["revisions"]}
+    label_of = {}
+    for r in spec["revisions"]:
+        if r["branch_labels"]:
+            label_of[r["branch_labels"]] = r["revision"]
+
+    def as_list(v):
+        return [] if v is None else (v if isinstance(v, list) else [v])
+
+    def applied(rows):
+        """rows plus everything below them (down_revision and depends_on)."""
+        seen, todo = set(), list(rows)
+        while todo:
+            x = todo.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            r = by_id[x]
+            todo.extend(as_list(r["down_revision"]))
+            todo.extend(label_of.get(d, d) for d in as_list(r["depends_on"]))
+        return seen
+
+    state = {"rows": []}
+
     def rand_state():
         if rng.random() < 0.1:
-            return []
-        k = 1 if rng.random() < 0.55 else 2
-        return derive_state(env, rng.sample(ids, k))
+            rows = []
+        else:
+            k = 1 if rng.random() < 0.55 else 2
+            rows = derive_state(env, rng.sample(ids, k))
+        state["rows"] = rows
+        return rows
 
-    def rev():
+    def rev(prefer=None):
+        """A random id; prefer='new' favours ids not yet applied in the
+        current start state, prefer='old' favours applied ones."""
+        if prefer and rng.random() < 0.8:
+            done = applied(state["rows"])
+            pool = [i for i in ids if (i in done) == (prefer == "old")]
+            if pool:
+                return rng.choice(pool)
         return rng.choice(ids)
 
     def up_target():
         c = rng.random()
         if c < 0.35:
-            return rev()
+            return rev("new")
         if c < 0.45:
-            return rev()[:6]
+            return rev("new")[:6]
         if c < 0.55:
             return "heads"
         if c < 0.65:
@@ -1681,7 +1778,7 @@ def random_checks(env, spec, heads, history):
         if c < 0.72:
             return "+2"
         if c < 0.82:
-            return "%s+1" % rev()
+            return "%s+1" % rev("new")
         if c < 0.9 and labels:
             return "%s@head" % rng.choice(labels)
         if c < 0.95 and labels:
@@ -1691,7 +1788,7 @@ def random_checks(env, spec, heads, history):
     def down_target():
         c = rng.random()
         if c < 0.4:
-            return rev()
+            return rev("old")
         if c < 0.5:
             return "base"
         if c < 0.62:
@@ -1699,12 +1796,12 @@ def random_checks(env, spec, heads, history):
         if c < 0.7:
             return "-2"
         if c < 0.8:
-            return "%s-1" % rev()
+            return "%s-1" % rev("old")
         if c < 0.88 and labels:
             return "%s@base" % rng.choice(labels)
         if c < 0.95 and labels:
             return "%s@-1" % rng.choice(labels)
-        return rev()[:5]
+        return rev("old")[:5]
 
     def res_spec():
         c = rng.random()
@@ -1730,6 +1827,7 @@ def random_checks(env, spec, heads, history):
             st = rand_state()
             if not st:
                 st = derive_state(env, ["heads"])
+                state["rows"] = st
             checks.append(down(st, down_target()))
         elif c < 0.93:
             checks.append(("resolve", res_spec()))
@@ -1775,7 +1873,7 @@ def run_case(spec):
         if load_ws:
             fixture["warnings"] = load_ws
         if exc is not None:
-            fixture["load_error"] = err_text(env, exc)
+            fixture["load_error"] = canonical_label_clash(spec, err_text(env, exc))
             return fixture
         heads, bases, history, branches = val
         fixture.update(heads=heads, bases=bases, history=history, branches=branches)
