@@ -20,7 +20,10 @@ pub enum Action {
     Current,
     Upgrade(String),
     Downgrade(String),
-    Stamp { targets: Vec<String>, purge: bool },
+    Stamp {
+        targets: Vec<String>,
+        purge: bool,
+    },
 }
 
 impl Action {
@@ -175,11 +178,20 @@ async fn apply_all(
 }
 
 /// Applies one step: transactional steps in one transaction with their version change.
-async fn apply(conn: &mut dyn Connection, dialect: &dyn Dialect, table: &VersionTable, step: &Step) -> Result<(), RunError> {
+async fn apply(
+    conn: &mut dyn Connection,
+    dialect: &dyn Dialect,
+    table: &VersionTable,
+    step: &Step,
+) -> Result<(), RunError> {
     let sql = step.sql.as_deref().unwrap_or("").trim();
     let verb = step.direction.verb();
     if !step.transactional && !sql.is_empty() {
-        conn.execute(sql).await.map_err(|source| RunError::StepPartial { verb, revision: step.revision.clone(), source })?;
+        conn.execute(sql).await.map_err(|source| RunError::StepPartial {
+            verb,
+            revision: step.revision.clone(),
+            source,
+        })?;
     }
     conn.begin().await?;
     let body = if step.transactional && !sql.is_empty() { Some(sql) } else { None };

@@ -59,7 +59,11 @@ impl Dialect for SqliteDialect {
             VersionOp::Insert(id) => format!("INSERT INTO {t} (version_num) VALUES ({})", quote_literal(id)),
             VersionOp::Delete(id) => format!("DELETE FROM {t} WHERE version_num = {}", quote_literal(id)),
             VersionOp::Update { from, to } => {
-                format!("UPDATE {t} SET version_num = {} WHERE version_num = {}", quote_literal(to), quote_literal(from))
+                format!(
+                    "UPDATE {t} SET version_num = {} WHERE version_num = {}",
+                    quote_literal(to),
+                    quote_literal(from)
+                )
             }
         }
     }
@@ -67,9 +71,7 @@ impl Dialect for SqliteDialect {
 
 /// Where a `sqlite:` URL points, relative paths taken from `base_dir`.
 pub fn database_path(url: &str, base_dir: &Path) -> Result<Option<PathBuf>, DriverError> {
-    let rest = url
-        .strip_prefix("sqlite:")
-        .ok_or_else(|| DriverError::Connect(format!("not a sqlite URL: {url}")))?;
+    let rest = url.strip_prefix("sqlite:").ok_or_else(|| DriverError::Connect(format!("not a sqlite URL: {url}")))?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" || path == "memory:" {
@@ -96,12 +98,13 @@ impl Driver for SqliteDriver {
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         let connect_options = match database_path(&options.url, &options.base_dir)? {
             Some(path) => SqliteConnectOptions::new().filename(path),
-            None => SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| DriverError::Connect(e.to_string()))?,
+            None => {
+                SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| DriverError::Connect(e.to_string()))?
+            }
         };
         let connect_options = connect_options.create_if_missing(true).busy_timeout(Duration::from_secs(30));
-        let conn = SqliteConnection::connect_with(&connect_options)
-            .await
-            .map_err(|e| DriverError::Connect(e.to_string()))?;
+        let conn =
+            SqliteConnection::connect_with(&connect_options).await.map_err(|e| DriverError::Connect(e.to_string()))?;
         Ok(Box::new(SqliteConn { conn }))
     }
 }
