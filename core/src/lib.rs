@@ -14,6 +14,7 @@
 //! [`executor`] runs a plan on one database.
 #![forbid(unsafe_code)]
 
+pub mod author;
 pub mod bitset;
 pub mod driver;
 pub mod error;

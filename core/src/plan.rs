@@ -166,6 +166,43 @@ pub fn downgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan
     build(graph, current, &order, Direction::Down)
 }
 
+/// Alembic's `walk_revisions(base, head)`: the revisions `history -r lower:upper`
+/// lists, newest first. `lower` is one spec, or the current heads for `current:`.
+pub fn history(graph: &Graph, lower: &[String], upper: &str) -> Result<Vec<usize>, SpecError> {
+    let lower_revs: Vec<usize> =
+        lower.iter().map(|spec| graph.resolve(spec)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    let mut targets = upgrade_targets(graph, &lower_revs, upper)?;
+    if let [spec] = lower
+        && let Some((branch, _)) = spec.split_once('@')
+    {
+        let label = match graph.resolve_one(branch) {
+            Ok(Some(i)) if graph.revision(i).id == branch => graph.effective_labels(i).iter().next().cloned(),
+            _ => Some(branch.to_string()),
+        };
+        if let Some(label) = label {
+            targets.retain(|&t| graph.effective_labels(t).contains(&label));
+        }
+    }
+    check_overlap(graph, &targets)?;
+    let required = graph.ancestors(&targets, true);
+    if let Some(&outside) = lower_revs.iter().find(|&&r| !required.contains(r)) {
+        return Err(SpecError::NotReachable {
+            target: upper.to_string(),
+            direction: "history",
+            current: vec![graph.revision(outside).id.clone()],
+        });
+    }
+    let mut needs = required;
+    needs.subtract(&graph.ancestors(&lower_revs, true));
+    lower_revs.iter().for_each(|&r| {
+        needs.insert(r);
+    });
+    if !lower_revs.is_empty() {
+        needs.intersect_with(&graph.descendants(&lower_revs, false));
+    }
+    Ok(graph.topological_sort(&needs, &targets))
+}
+
 /// Plans `stamp <targets...>`: version changes only, nothing runs. With `purge`
 /// the table is emptied first and `current` is ignored.
 pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool) -> Result<Plan, SpecError> {
@@ -562,6 +599,16 @@ mod tests {
         let p = downgrade(&g, &strings(&["b", "c"]), "c@-1").unwrap();
         assert_eq!(run(&p), ["down c"]);
         assert!(upgrade(&g, &strings(&["b"]), "heads-1").is_err());
+    }
+
+    #[test]
+    fn history_ranges() {
+        let g = graph(&["a:", "b:a", "c:b", "x:a"]);
+        let h = |lower: &str, upper: &str| history(&g, &strings(&[lower]), upper).map(|v| g.ids(&v));
+        assert_eq!(h("base", "heads").unwrap(), ["c", "b", "x", "a"]);
+        assert_eq!(h("b", "heads").unwrap(), ["c", "b"]);
+        assert_eq!(h("base", "b").unwrap(), ["b", "a"]);
+        assert!(h("x", "c").is_err());
     }
 
     #[test]
