@@ -260,12 +260,12 @@ fn stamp_moves(
     let to = graph.ids(&[dest]);
     let above = graph.descendants(&[dest], true);
     let below = graph.ancestors(&[dest], true);
-    let heads_above: Vec<usize> = filtered.iter().copied().filter(|&h| above.contains(h)).collect();
-    let heads_below: Vec<usize> = filtered.iter().copied().filter(|&h| below.contains(h)).collect();
-    if !heads_above.is_empty() {
-        vec![(graph.ids(&heads_above), to, Direction::Down, false)]
-    } else if !heads_below.is_empty() {
-        vec![(graph.ids(&heads_below), to, Direction::Up, false)]
+    // As Alembic does, the move takes every head the targets' lines selected, not
+    // only those above (or below) this destination.
+    if filtered.iter().any(|&h| above.contains(h)) {
+        vec![(graph.ids(filtered), to, Direction::Down, false)]
+    } else if filtered.iter().any(|&h| below.contains(h)) {
+        vec![(graph.ids(filtered), to, Direction::Up, false)]
     } else {
         vec![(vec![], to, Direction::Up, true)]
     }
@@ -360,10 +360,7 @@ fn revision_change(
             if !in_heads(&id) {
                 return Err(inconsistent(&id));
             }
-            let others: Vec<String> = heads.iter().filter(|h| **h != id).cloned().collect();
-            let below = ancestors_of_ids(graph, &others);
-            let targets: Vec<String> =
-                down.iter().filter(|r| !below.contains(graph.index_of(r).expect("known"))).cloned().collect();
+            let targets = unmerge_targets(graph, &id, &down, heads);
             if down.is_empty() || targets.is_empty() {
                 return Ok(VersionChange::DeleteBranch(id));
             }
@@ -374,6 +371,23 @@ fn revision_change(
             Ok(VersionChange::Update { from: id, to: down[0].clone() })
         }
     }
+}
+
+/// The rows a downgraded revision leaves behind: its parents, minus those already
+/// below another current head, or (alone in the table) minus those below each other.
+fn unmerge_targets(graph: &Graph, id: &str, down: &[String], heads: &[String]) -> Vec<String> {
+    let others: Vec<String> = heads.iter().filter(|h| *h != id).cloned().collect();
+    let below = if others.is_empty() {
+        let mut strictly_below = BitSet::new(graph.len());
+        for r in down {
+            let r = graph.index_of(r).expect("known");
+            strictly_below.union_with(&graph.ancestors(&graph.nodes[r].normalized_down, true));
+        }
+        strictly_below
+    } else {
+        ancestors_of_ids(graph, &others)
+    };
+    down.iter().filter(|r| !below.contains(graph.index_of(r).expect("known"))).cloned().collect()
 }
 
 fn single(mut present: Vec<String>, id: &str) -> Result<String, SpecError> {
@@ -425,7 +439,7 @@ fn upgrade_targets(graph: &Graph, current: &[usize], target: &str) -> Result<Vec
     let too_far = || SpecError::RelativeTooFar { spec: target.to_string(), steps: rel.steps.unsigned_abs() };
     let walked = if rel.steps > 0 {
         let start = match rel.symbol {
-            Some(symbol) => Some(Pos::Rev(graph.resolve_one(symbol)?.ok_or_else(too_far)?)),
+            Some(symbol) => graph.resolve_one(symbol)?.map(Pos::Rev),
             None => upgrade_start(graph, current, rel.branch, target, rel.text)?,
         };
         graph.walk(start, rel.steps, rel.branch)?

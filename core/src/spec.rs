@@ -182,6 +182,14 @@ impl Graph {
         Ok(at)
     }
 
+    /// What Alembic's `current` shows for these version rows: every applied
+    /// revision (rows and their ancestors, dependencies included) that has no
+    /// applied versioned child. One pass, unlike Alembic's quadratic filter.
+    pub fn applied_heads(&self, rows: &[usize]) -> Vec<usize> {
+        let applied = self.ancestors(rows, true);
+        applied.iter().filter(|&r| !self.children(r).iter().any(|&c| applied.contains(c))).collect()
+    }
+
     /// The id of a position, `base` for the empty database.
     pub fn pos_name(&self, pos: Pos) -> String {
         match pos {

@@ -103,9 +103,9 @@ fn literal(tokens: &[Token]) -> Option<Vec<String>> {
         }
         _ => tokens,
     };
-    if let [Token::Name(none)] = tokens
-        && none == "None"
-    {
+    let bare_none = |t: &[Token]| matches!(t, [Token::Name(none)] if none == "None");
+    let parenthesized = matches!(tokens.first(), Some(Token::Op('(')));
+    if bare_none(tokens) || (parenthesized && bare_none(inner)) {
         return Some(Vec::new());
     }
     let mut values = Vec::new();

@@ -1,0 +1,183 @@
+//! The command line, as clap structures. Flags follow Alembic's where Alembic has one.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// retort: Alembic-compatible schema migrations for many databases at once.
+#[derive(Debug, Parser)]
+#[command(name = "retort", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes, before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file.
+    #[arg(short = 'c', long = "config", global = true, env = "RETORT_CONFIG", default_value = "retort.toml")]
+    pub config: PathBuf,
+    /// Databases to act on (repeatable, `*` globs); default: every database.
+    #[arg(short = 'd', long = "database", global = true)]
+    pub databases: Vec<String>,
+    /// How many targets run at once.
+    #[arg(long, global = true)]
+    pub jobs: Option<usize>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scaffold retort.toml and two SQLite databases with example histories.
+    Init(InitArgs),
+    /// Create a new revision file.
+    Revision(RevisionArgs),
+    /// Create a revision that merges several heads.
+    Merge(MergeArgs),
+    /// Show the current script heads.
+    Heads(HeadsArgs),
+    /// Show branch points.
+    Branches(VerboseArgs),
+    /// List revisions, newest first.
+    History(HistoryArgs),
+    /// Show revisions in detail.
+    Show(ShowArgs),
+    /// Show the revisions each database is at.
+    Current(VerboseArgs),
+    /// Upgrade to a later revision.
+    Upgrade(RunArgs),
+    /// Revert to an earlier revision.
+    Downgrade(DowngradeArgs),
+    /// Set the version table without running migrations.
+    Stamp(StampArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to create the project in.
+    #[arg(default_value = ".")]
+    pub directory: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RevisionArgs {
+    /// Message of the revision.
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    /// Parent revision spec (default: head).
+    #[arg(long, allow_hyphen_values = true)]
+    pub head: Option<String>,
+    /// Allow a parent that is not a head, starting a new branch.
+    #[arg(long)]
+    pub splice: bool,
+    /// Branch label for the new revision (repeatable).
+    #[arg(long = "branch-label")]
+    pub branch_labels: Vec<String>,
+    /// Revisions or labels the new revision depends on (repeatable or comma-separated).
+    #[arg(long = "depends-on", value_delimiter = ',')]
+    pub depends_on: Vec<String>,
+    /// Use this revision id instead of a random one.
+    #[arg(long = "rev-id")]
+    pub rev_id: Option<String>,
+    /// Mark the revision `Transactional: false` (e.g. CREATE INDEX CONCURRENTLY).
+    #[arg(long = "no-transaction")]
+    pub no_transaction: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Revisions to merge (default: heads).
+    pub revisions: Vec<String>,
+    #[arg(short, long, default_value = "")]
+    pub message: String,
+    #[arg(long = "branch-label")]
+    pub branch_labels: Vec<String>,
+    #[arg(long = "rev-id")]
+    pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerboseArgs {
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HeadsArgs {
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Treat dependencies as down revisions (only heads nothing depends on).
+    #[arg(long = "resolve-dependencies")]
+    pub resolve_dependencies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Range `[start]:[end]`, e.g. `-r base:head`, `-r -3:`, `-r current:`.
+    #[arg(short = 'r', long = "rev-range", allow_hyphen_values = true)]
+    pub range: Option<String>,
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Mark the revisions the database is at.
+    #[arg(short = 'i', long = "indicate-current")]
+    pub indicate_current: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Revision specs.
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub revisions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Target revision spec.
+    #[arg(default_value = "heads", allow_hyphen_values = true)]
+    pub revision: String,
+    /// Print the SQL instead of running it (`from:to` sets the starting point).
+    #[arg(long)]
+    pub sql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// Target revision spec.
+    #[arg(allow_hyphen_values = true)]
+    pub revision: String,
+    /// Print the SQL instead of running it (`from:to` sets the starting point).
+    #[arg(long)]
+    pub sql: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    /// Revision specs to stamp.
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub revisions: Vec<String>,
+    /// Print the SQL instead of running it.
+    #[arg(long)]
+    pub sql: bool,
+    /// Empty the version table first.
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
