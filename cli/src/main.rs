@@ -1,1 +1,33 @@
-fn main() {}
+//! The `retort` binary: parses arguments, runs one command, renders its result
+//! and maps it to an exit code (0 ok, 1 a target failed, 2 bad usage, config or
+//! scripts, 3 lock not acquired in time). No migration logic lives here.
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod context;
+mod output;
+mod registry;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let format = cli.global.format;
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(error) => {
+            output::print_error(format, &error);
+            ExitCode::from(output::Exit::Usage as u8)
+        }
+    }
+}

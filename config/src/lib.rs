@@ -90,8 +90,8 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     });
     let figment = Figment::new().merge(Toml::file_exact(path)).merge(env);
     let raw: RawConfig = figment.extract().map_err(|e| ConfigError::Invalid(one_line(&e)))?;
-    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let base_dir = absolute.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     validate(raw, path, base_dir, overrides)
 }
 

@@ -1,0 +1,58 @@
+//! `retort revision` and `retort merge`: write a new `.sql` revision file.
+
+use anyhow::{Context as _, Result};
+use retort_core::author::{self, NewRevision};
+use retort_core::script::{self, sql};
+use serde_json::json;
+
+use crate::args::{Format, Global, MergeArgs, RevisionArgs};
+use crate::context::{self, Context};
+use crate::output::Exit;
+
+/// `retort revision -m ...`.
+pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
+    let ctx = Context::load(global)?;
+    let db = ctx.single()?;
+    let graph = context::graph(db)?;
+    let request = NewRevision {
+        message: args.message.clone(),
+        heads: args.head.iter().cloned().collect(),
+        splice: args.splice,
+        branch_labels: args.branch_labels.clone(),
+        depends_on: args.depends_on.clone(),
+        rev_id: args.rev_id.clone(),
+        transactional: !args.no_transaction,
+    };
+    let dir = script::versions_dir(&db.script_location);
+    let rev = author::new_revision(&graph, &request, &dir).with_context(|| format!("database `{}`", db.name))?;
+    write(global, &rev)
+}
+
+/// `retort merge [revs...] -m ...`.
+pub fn merge(global: &Global, args: &MergeArgs) -> Result<Exit> {
+    let ctx = Context::load(global)?;
+    let db = ctx.single()?;
+    let graph = context::graph(db)?;
+    let request = NewRevision {
+        message: args.message.clone(),
+        branch_labels: args.branch_labels.clone(),
+        rev_id: args.rev_id.clone(),
+        transactional: true,
+        ..Default::default()
+    };
+    let mut rev = author::merge(&graph, &args.revisions, request).with_context(|| format!("database `{}`", db.name))?;
+    if rev.path.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+        rev.path = script::versions_dir(&db.script_location).join(rev.path.file_name().unwrap_or_default());
+    }
+    write(global, &rev)
+}
+
+fn write(global: &Global, rev: &retort_core::revision::Revision) -> Result<Exit> {
+    let text = sql::render(rev, "", "");
+    std::fs::write(&rev.path, text).with_context(|| format!("cannot write {}", rev.path.display()))?;
+    match global.format {
+        Format::Json => println!("{}", json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()})),
+        Format::Text => println!("Generating {} ... done", rev.path.display()),
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,35 @@
+//! One module per command family; each turns arguments into one library call and
+//! renders the result.
+
+mod author;
+mod graph;
+mod init;
+mod run;
+
+use anyhow::Result;
+use clap::CommandFactory;
+
+use crate::args::{Cli, Command};
+use crate::output::Exit;
+
+/// Runs the parsed command; returns the exit code.
+pub async fn dispatch(cli: Cli) -> Result<Exit> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Init(args) => init::exec(global, args),
+        Command::Revision(args) => author::revision(global, args),
+        Command::Merge(args) => author::merge(global, args),
+        Command::Heads(args) => graph::heads(global, args),
+        Command::Branches(args) => graph::branches(global, args),
+        Command::History(args) => graph::history(global, args).await,
+        Command::Show(args) => graph::show(global, args),
+        Command::Current(args) => run::current(global, args).await,
+        Command::Upgrade(args) => run::upgrade(global, &args.revision, args.sql).await,
+        Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
+        Command::Stamp(args) => run::stamp(global, args).await,
+        Command::Completions(args) => {
+            clap_complete::generate(args.shell, &mut Cli::command(), "retort", &mut std::io::stdout());
+            Ok(Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Rendering: Alembic-style text lines, the JSON documents of DESIGN.md, errors.
+
+use retort_config::ConfigError;
+use retort_core::error::{GraphError, ScriptError, SpecError};
+use retort_core::graph::Graph;
+use serde_json::{Value, json};
+
+use crate::args::Format;
+
+/// Process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    Ok = 0,
+    TargetFailed = 1,
+    Usage = 2,
+    LockTimeout = 3,
+}
+
+/// The `kind` of an error in JSON output.
+fn error_kind(error: &anyhow::Error) -> &'static str {
+    for cause in error.chain() {
+        if cause.is::<ConfigError>() {
+            return "config";
+        }
+        if cause.is::<ScriptError>() || cause.is::<GraphError>() {
+            return "script";
+        }
+        if cause.is::<SpecError>() {
+            return "spec";
+        }
+    }
+    "usage"
+}
+
+/// One line for a top-level error: `error: <context>: <cause>`.
+pub fn error_line(error: &anyhow::Error) -> String {
+    error.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Prints a command's error on stderr (text) or as the JSON error document (stdout).
+pub fn print_error(format: Format, error: &anyhow::Error) {
+    match format {
+        Format::Text => eprintln!("error: {}", error_line(error)),
+        Format::Json => {
+            let doc = json!({"ok": false, "error": {"kind": error_kind(error), "message": error_line(error)}});
+            println!("{doc}");
+        }
+    }
+}
+
+/// A revision as the JSON of `heads`, `branches`, `history` and `show`.
+pub fn revision_json(graph: &Graph, index: usize) -> Value {
+    let rev = graph.revision(index);
+    json!({
+        "revision": rev.id,
+        "down_revisions": rev.down_revisions,
+        "branch_labels": rev.branch_labels,
+        "depends_on": rev.depends_on,
+        "message": rev.message,
+        "next_revisions": graph.ids(graph.children(index)),
+        "is_head": graph.is_head(index),
+        "is_base": graph.parents(index).is_empty(),
+        "is_branch_point": graph.is_branch_point(index),
+        "is_merge_point": graph.is_merge_point(index),
+        "path": rev.path.display().to_string(),
+    })
+}
+
+/// What a one-line revision shows besides its id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineParts {
+    pub parents: bool,
+    pub tree: bool,
+    pub message: bool,
+    pub current: bool,
+}
+
+/// Alembic's one-line form: `a1 -> b2 (label) (head) (mergepoint), message`.
+pub fn revision_line(graph: &Graph, index: usize, parts: LineParts) -> String {
+    let rev = graph.revision(index);
+    let mut text = rev.id.clone();
+    if parts.parents {
+        let down = if rev.down_revisions.is_empty() { "<base>".to_string() } else { rev.down_revisions.join(", ") };
+        let deps = if rev.depends_on.is_empty() { String::new() } else { format!(" ({})", rev.depends_on.join(", ")) };
+        text = format!("{down}{deps} -> {text}");
+    }
+    let labels = graph.effective_labels(index);
+    if !labels.is_empty() {
+        text.push_str(&format!(" ({})", labels.iter().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    if graph.is_head(index) {
+        text.push_str(" (head)");
+    }
+    if parts.tree && graph.is_branch_point(index) {
+        text.push_str(" (branchpoint)");
+    }
+    if parts.tree && graph.is_merge_point(index) {
+        text.push_str(" (mergepoint)");
+    }
+    if parts.current {
+        text.push_str(" (current)");
+    }
+    if parts.message {
+        text.push_str(&format!(", {}", rev.message));
+    }
+    text
+}
+
+/// Alembic's verbose entry: `Rev:`, `Parent:`, `Path:` and the message.
+pub fn revision_block(graph: &Graph, index: usize, current: bool) -> String {
+    let rev = graph.revision(index);
+    let mut out =
+        format!("Rev: {}", revision_line(graph, index, LineParts { tree: true, current, ..Default::default() }));
+    let parent = if rev.down_revisions.is_empty() { "<base>".to_string() } else { rev.down_revisions.join(", ") };
+    out.push_str(&format!("\n{}: {parent}", if graph.is_merge_point(index) { "Merges" } else { "Parent" }));
+    if !rev.depends_on.is_empty() {
+        out.push_str(&format!("\nAlso depends on: {}", rev.depends_on.join(", ")));
+    }
+    if graph.is_branch_point(index) {
+        out.push_str(&format!("\nBranches into: {}", graph.ids(graph.children(index)).join(", ")));
+    }
+    if !rev.branch_labels.is_empty() {
+        out.push_str(&format!("\nBranch names: {}", rev.branch_labels.join(", ")));
+    }
+    out.push_str(&format!("\nPath: {}\n", rev.path.display()));
+    for line in rev.message.lines() {
+        out.push_str(&format!("\n    {line}"));
+    }
+    out.push_str(&format!("\n\n    Revision ID: {}\n    Revises: {}\n", rev.id, rev.down_revisions.join(", ")));
+    if let Some(date) = &rev.create_date {
+        out.push_str(&format!("    Create Date: {date}\n"));
+    }
+    out
+}
