@@ -143,9 +143,12 @@ enum Token {
     Other,
 }
 
-/// The module's top-level logical lines as (1-based line number, tokens).
-/// Indented lines (function bodies, `if` blocks) are dropped.
-fn logical_lines(text: &str) -> Result<Vec<(usize, Vec<Token>)>, (usize, String)> {
+/// A top-level logical line: its 1-based line number and its tokens.
+type Line = (usize, Vec<Token>);
+
+/// The module's top-level logical lines. Indented lines (function bodies, `if`
+/// blocks) are dropped. Errors carry the line number.
+fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
     let chars: Vec<char> = text.chars().collect();
     let mut lines = Vec::new();
     let mut tokens = Vec::new();
