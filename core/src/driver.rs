@@ -112,6 +112,9 @@ pub struct ConnectOptions {
     pub base_dir: std::path::PathBuf,
     /// Sent as the session's application name where the dialect has one.
     pub application_name: String,
+    /// Whether the command writes. A read-only command must create nothing, not
+    /// even an embedded database file.
+    pub writes: bool,
 }
 
 /// Opens connections for a family of URL schemes.

@@ -21,6 +21,8 @@ pub mod error;
 pub mod executor;
 pub mod graph;
 pub mod plan;
+#[cfg(test)]
+mod proptests;
 pub mod revision;
 pub mod script;
 pub mod spec;
