@@ -90,7 +90,8 @@ fn consistent(g: &Graph, before: &[String], plan: &Plan) -> bool {
 }
 
 fn specs_for(g: &Graph) -> Vec<String> {
-    let mut specs: Vec<String> = ["heads", "head", "base", "+1", "+2", "-1", "-2"].iter().map(|s| s.to_string()).collect();
+    let mut specs: Vec<String> =
+        ["heads", "head", "base", "+1", "+2", "-1", "-2"].iter().map(|s| s.to_string()).collect();
     for rev in g.revisions().iter().take(12) {
         specs.push(rev.id.clone());
         specs.push(rev.id[..3].to_string());
@@ -98,7 +99,13 @@ fn specs_for(g: &Graph) -> Vec<String> {
         specs.push(format!("{}-1", rev.id));
         specs.push(format!("{}+1", rev.id));
         for label in &rev.branch_labels {
-            specs.extend([label.clone(), format!("{label}@head"), format!("{label}@base"), format!("{label}@-1"), format!("{label}@+1")]);
+            specs.extend([
+                label.clone(),
+                format!("{label}@head"),
+                format!("{label}@base"),
+                format!("{label}@-1"),
+                format!("{label}@+1"),
+            ]);
         }
     }
     specs

@@ -23,16 +23,23 @@ struct Outcome {
     error: Option<(String, Exit)>,
 }
 
-fn connect_options(ctx: &Context, db: &Database) -> ConnectOptions {
-    ConnectOptions { url: db.url.clone(), base_dir: ctx.config.base_dir.clone(), application_name: "retort".into() }
+fn connect_options(ctx: &Context, db: &Database, writes: bool) -> ConnectOptions {
+    ConnectOptions {
+        url: db.url.clone(),
+        base_dir: ctx.config.base_dir.clone(),
+        application_name: "retort".into(),
+        writes,
+    }
 }
 
 /// The version rows of a database, creating nothing.
 pub(super) async fn read_rows(global: &Global, db: &Database) -> Result<Vec<String>> {
     let ctx = Context::load(global)?;
     let driver = registry::for_url(&db.name, &db.url)?;
-    let mut conn =
-        driver.connect(&connect_options(&ctx, db)).await.map_err(|e| anyhow::anyhow!("database `{}`: {e}", db.name))?;
+    let mut conn = driver
+        .connect(&connect_options(&ctx, db, false))
+        .await
+        .map_err(|e| anyhow::anyhow!("database `{}`: {e}", db.name))?;
     let rows = conn.read_versions(&context::version_table(db)).await?;
     conn.close().await?;
     Ok(rows.unwrap_or_default())
@@ -50,7 +57,7 @@ async fn run_one(ctx: &Context, db: &Database, action: &Action) -> Outcome {
         Ok(g) => g,
         Err(e) => return Outcome { error: usage(e), ..outcome },
     };
-    let mut conn = match driver.connect(&connect_options(ctx, db)).await {
+    let mut conn = match driver.connect(&connect_options(ctx, db, action.writes())).await {
         Ok(c) => c,
         Err(e) => return Outcome { error: Some((e.to_string(), Exit::TargetFailed)), graph: Some(graph), ..outcome },
     };

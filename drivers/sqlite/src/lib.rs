@@ -96,7 +96,10 @@ impl Driver for SqliteDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let connect_options = match database_path(&options.url, &options.base_dir)? {
+        // A read-only command on a file that does not exist yet sees an empty
+        // in-memory database instead of creating the file.
+        let path = database_path(&options.url, &options.base_dir)?.filter(|p| options.writes || p.exists());
+        let connect_options = match path {
             Some(path) => SqliteConnectOptions::new().filename(path),
             None => {
                 SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| DriverError::Connect(e.to_string()))?
