@@ -393,8 +393,10 @@ def make_checks(g, env, name, revisions, heads, labels):
         res.append(rng.choice(amb))
     for _ in range(3):
         res.append("%s@head" % rng.choice(ids))
-    for _ in range(3):
+    for _ in range(2):
         res.append("%s-2" % rng.choice(ids))
+    for _ in range(2):
+        res.append("%s@-2" % rng.choice(ids))
     for _ in range(2):
         res.append("%s@base" % rng.choice(ids))
     res.append("%s+1" % rng.choice(ids))
@@ -402,7 +404,7 @@ def make_checks(g, env, name, revisions, heads, labels):
         res += [lb, "%s@head" % lb, "%s@base" % lb]
     if labels:
         res.append("%s@-1" % labels[0])
-    res.append("-1")
+    res += ["-1", "-2"]
     checks += [("resolve", s) for s in res]
 
     # upgrade heads from empty ----------------------------------------------
