@@ -225,7 +225,15 @@ pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool)
     let mut heads = current.clone();
     let mut steps = Vec::new();
     for destination in destinations {
-        for (from, to, direction, branch_move) in stamp_moves(graph, &filtered, destination) {
+        for (mut from, to, direction, branch_move) in stamp_moves(graph, &filtered, destination) {
+            // An earlier destination may already have moved these rows (stamping a
+            // merge back to both parents); Alembic crashes there, retort adds a row.
+            from.retain(|f| heads.contains(f));
+            let moved_away = from.is_empty() && !branch_move;
+            if (moved_away || direction == Direction::Down) && from.is_empty() && to.iter().all(|t| heads.contains(t)) {
+                continue;
+            }
+            let (direction, branch_move) = if moved_away { (Direction::Up, true) } else { (direction, branch_move) };
             let change = stamp_change(&from, &to, direction, branch_move, &heads);
             change.apply(&mut heads);
             let revision = to.first().or(from.first()).cloned().unwrap_or_default();
@@ -636,5 +644,8 @@ mod tests {
         assert!(p.heads_after.is_empty());
         let p = stamp(&g, &strings(&["zzz"]), &strings(&["c"]), true).unwrap();
         assert_eq!(p.heads_after, ["c"]);
+        let g = graph(&["a:", "b:a", "c:a", "d:b,c"]);
+        let p = stamp(&g, &strings(&["d"]), &strings(&["b", "c"]), false).unwrap();
+        assert_eq!(sorted(p.heads_after), ["b", "c"]);
     }
 }

@@ -361,12 +361,22 @@ def make_checks(g, env, name, revisions, heads, labels):
             todo.extend(label_of.get(d, d) for d in as_list(by_id[x]["depends_on"]))
         return seen
 
+    def pair():
+        """Two revisions, mostly ones on parallel branches (neither an
+        ancestor of the other) when the history has such pairs."""
+        if rng.random() < 0.7:
+            for _ in range(60):
+                a, b = rng.sample(ids, 2)
+                if a not in applied([b]) and b not in applied([a]):
+                    return [a, b]
+        return rng.sample(ids, 2)
+
     def rand_state(allow_empty=True, k=None):
         if allow_empty and rng.random() < 0.08:
             return []
         if k is None:
-            k = 1 if rng.random() < 0.6 else 2
-        return g.derive_state(env, rng.sample(ids, k))
+            k = 1 if rng.random() < 0.5 else 2
+        return g.derive_state(env, [rng.choice(ids)] if k == 1 else pair())
 
     def pick(rows, prefer):
         if rng.random() < 0.85:
@@ -460,7 +470,7 @@ def make_checks(g, env, name, revisions, heads, labels):
     # stamp ------------------------------------------------------------------
     for i in range(5):
         rows = rand_state()
-        targets = rng.sample(ids, 1 if rng.random() < 0.6 else 2)
+        targets = [rng.choice(ids)] if rng.random() < 0.5 else pair()
         checks.append(("stamp", rows, targets, i == 4))
 
     # current ----------------------------------------------------------------
