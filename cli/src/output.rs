@@ -86,7 +86,7 @@ pub fn revision_line(graph: &Graph, index: usize, parts: LineParts) -> String {
     }
     let labels = graph.effective_labels(index);
     if !labels.is_empty() {
-        text.push_str(&format!(" ({})", labels.iter().cloned().collect::<Vec<_>>().join(", ")));
+        text.push_str(&format!(" ({})", labels.into_iter().collect::<Vec<_>>().join(", ")));
     }
     if graph.is_head(index) {
         text.push_str(" (head)");

@@ -86,7 +86,7 @@ pub fn new_revision(graph: &Graph, request: &NewRevision, path_dir: &Path) -> Re
         .iter()
         .map(|dep| {
             let index = graph.resolve_one(dep)?.ok_or_else(|| SpecError::NotFound(dep.clone()))?;
-            let keep_label = graph.effective_labels(index).contains(dep);
+            let keep_label = graph.has_label(index, dep);
             Ok(if keep_label { dep.clone() } else { graph.revision(index).id.clone() })
         })
         .collect::<Result<Vec<_>, SpecError>>()?;

@@ -25,8 +25,6 @@ pub(crate) struct Node {
     pub next: Vec<usize>,
     /// Children through `down_revision` or `depends_on`, load order.
     pub all_next: Vec<usize>,
-    /// Branch labels declared here or inherited.
-    pub labels: BTreeSet<String>,
 }
 
 /// A validated migration history.
@@ -39,6 +37,10 @@ pub struct Graph {
     heads: Vec<usize>,
     real_heads: Vec<usize>,
     bases: Vec<usize>,
+    /// Per declared label, the revisions that carry it (declared or inherited).
+    label_reach: Vec<(String, BitSet)>,
+    /// Position of each revision in one topological order (parents and dependencies first).
+    rank: Vec<usize>,
 }
 
 impl Graph {
@@ -78,8 +80,20 @@ impl Graph {
                 nodes[p].all_next.push(i);
             }
         }
-        check_cycles(&nodes, &revisions)?;
-        let mut graph = Graph { revisions, nodes, ids, labels, heads: vec![], real_heads: vec![], bases: vec![] };
+        let order = check_cycles(&nodes, &revisions)?;
+        let mut rank = vec![0; order.len()];
+        order.iter().enumerate().for_each(|(position, &i)| rank[i] = position);
+        let mut graph = Graph {
+            revisions,
+            nodes,
+            ids,
+            labels,
+            heads: vec![],
+            real_heads: vec![],
+            bases: vec![],
+            label_reach: vec![],
+            rank,
+        };
         graph.normalize_dependencies();
         graph.inherit_labels();
         let all = 0..graph.len();
@@ -150,8 +164,13 @@ impl Graph {
     }
 
     /// Branch labels of `index`, declared or inherited, sorted.
-    pub fn effective_labels(&self, index: usize) -> &BTreeSet<String> {
-        &self.nodes[index].labels
+    pub fn effective_labels(&self, index: usize) -> BTreeSet<&str> {
+        self.label_reach.iter().filter(|(_, reach)| reach.contains(index)).map(|(l, _)| l.as_str()).collect()
+    }
+
+    /// Whether `index` carries `label`, declared or inherited.
+    pub fn has_label(&self, index: usize, label: &str) -> bool {
+        self.label_reach.iter().any(|(l, reach)| l == label && reach.contains(index))
     }
 
     /// Whether two or more revisions name `index` as `down_revision`.
@@ -197,54 +216,86 @@ impl Graph {
         against.iter().any(|&b| up.contains(b) || down.contains(b))
     }
 
-    /// Drops dependencies that a versioned ancestor already depends on.
+    /// Drops dependencies that a versioned ancestor already depends on. One pass in
+    /// topological order, carrying per revision the dependencies of its ancestors.
     fn normalize_dependencies(&mut self) {
-        for i in 0..self.len() {
-            let mut kept = self.nodes[i].deps.clone();
-            if !kept.is_empty() {
-                let ancestors = self.ancestors(&self.nodes[i].down.clone(), false);
-                for a in ancestors.iter() {
-                    let inherited = &self.nodes[a].deps;
-                    kept.retain(|d| !inherited.contains(d));
+        let mut targets: Vec<usize> = self.nodes.iter().flat_map(|n| n.deps.iter().copied()).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let slot = |d: usize| targets.binary_search(&d).expect("a dependency target");
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_unstable_by_key(|&i| self.rank[i]);
+        // inherited[i]: the dependencies of i's strict versioned ancestors.
+        let mut inherited: Vec<BitSet> =
+            vec![BitSet::new(targets.len()); if targets.is_empty() { 0 } else { self.len() }];
+        for &i in &order {
+            if !targets.is_empty() {
+                let mut carried = BitSet::new(targets.len());
+                for &p in &self.nodes[i].down {
+                    carried.union_with(&inherited[p]);
+                    self.nodes[p].deps.iter().for_each(|&d| {
+                        carried.insert(slot(d));
+                    });
                 }
+                inherited[i] = carried;
             }
             let mut normalized = self.nodes[i].down.clone();
-            kept.into_iter().for_each(|d| push_unique(&mut normalized, d));
+            for &d in &self.nodes[i].deps {
+                if !inherited[i].contains(slot(d)) {
+                    push_unique(&mut normalized, d);
+                }
+            }
             self.nodes[i].normalized_down = normalized;
         }
     }
 
     /// Alembic's label inheritance: a label reaches every versioned descendant, and
     /// where the labelled revision's line of descent has no branch or merge points it
-    /// also reaches down through its ancestors until the first one.
+    /// also reaches down through its ancestors until the first one. Labels that reached
+    /// a labelled revision before it is processed travel on with its own.
     fn inherit_labels(&mut self) {
+        let mut reach: Vec<(String, BitSet)> = Vec::new();
         for i in 0..self.len() {
-            self.nodes[i].labels.extend(self.revisions[i].branch_labels.iter().cloned());
-        }
-        for i in 0..self.len() {
-            if self.revisions[i].branch_labels.is_empty() {
+            let declared = &self.revisions[i].branch_labels;
+            if declared.is_empty() {
                 continue;
             }
-            let labels = self.nodes[i].labels.clone();
-            let mut last = i;
-            let mut seen = BitSet::new(self.len());
-            let mut todo = vec![i];
-            while let Some(n) = todo.pop() {
-                if seen.insert(n) {
-                    self.nodes[n].labels.extend(labels.iter().cloned());
-                    last = n;
-                    todo.extend(self.nodes[n].next.iter().copied());
+            let carried: Vec<usize> = (0..reach.len()).filter(|&l| reach[l].1.contains(i)).collect();
+            let region = self.label_region(i);
+            for label in declared {
+                if !reach.iter().any(|(l, _)| l == label) {
+                    reach.push((label.clone(), BitSet::new(self.len())));
                 }
             }
-            let mut node = last;
-            while self.nodes[node].all_next.len() <= 1 && self.nodes[node].down.len() <= 1 {
-                self.nodes[node].labels.extend(labels.iter().cloned());
-                match self.nodes[node].down.first() {
-                    Some(&parent) => node = parent,
-                    None => break,
-                }
+            let own = declared.iter().map(|d| reach.iter().position(|(l, _)| l == d).expect("just added"));
+            let targets: Vec<usize> = carried.into_iter().chain(own).collect();
+            for l in targets {
+                reach[l].1.union_with(&region);
             }
         }
+        self.label_reach = reach;
+    }
+
+    /// The revisions a label declared on `i` reaches (see [`Graph::inherit_labels`]).
+    fn label_region(&self, i: usize) -> BitSet {
+        let mut region = BitSet::new(self.len());
+        let mut last = i;
+        let mut todo = vec![i];
+        while let Some(n) = todo.pop() {
+            if region.insert(n) {
+                last = n;
+                todo.extend(self.nodes[n].next.iter().copied());
+            }
+        }
+        let mut node = last;
+        while self.nodes[node].all_next.len() <= 1 && self.nodes[node].down.len() <= 1 {
+            region.insert(node);
+            match self.nodes[node].down.first() {
+                Some(&parent) => node = parent,
+                None => break,
+            }
+        }
+        region
     }
 
     /// `todo` in Alembic's emission order, newest first: a walk down from `heads`
@@ -255,7 +306,8 @@ impl Graph {
         let mut current: Vec<usize> = heads.iter().copied().filter(|&h| todo.contains(h)).collect();
         current.sort_unstable();
         current.dedup();
-        let mut ancestors: Vec<BitSet> = current.iter().map(|&h| self.ancestors(&[h], true)).collect();
+        let exact = self.ancestor_sets(&todo, &current);
+        let mut ancestors: Vec<BitSet> = current.iter().map(|h| exact[h].clone()).collect();
         let mut output = Vec::new();
         let mut index = 0;
         while !current.is_empty() {
@@ -280,14 +332,46 @@ impl Graph {
                 ancestors[index].remove(candidate);
             } else {
                 current[index] = below[0];
-                ancestors[index] = self.ancestors(&[below[0]], true);
+                ancestors[index] = exact[&below[0]].clone();
                 for &extra in &below[1..] {
                     current.push(extra);
-                    ancestors.push(self.ancestors(&[extra], true));
+                    ancestors.push(exact[&extra].clone());
                 }
             }
         }
         output
+    }
+
+    /// Exact ancestor sets (dependencies included) of every revision the sort may
+    /// ask about: the heads and the parents of merges and dependents in `todo`.
+    /// Computed bottom-up so each walk stops at the nearest set already known:
+    /// O(V + k·V/64) for k such revisions instead of O(k·V).
+    fn ancestor_sets(&self, todo: &BitSet, heads: &[usize]) -> HashMap<usize, BitSet> {
+        let mut wanted: Vec<usize> = heads.to_vec();
+        for n in todo.iter() {
+            let node = &self.nodes[n];
+            if !node.deps.is_empty() || node.down.len() > 1 {
+                wanted.extend(node.normalized_down.iter().copied());
+            }
+        }
+        wanted.sort_unstable_by_key(|&w| self.rank[w]);
+        wanted.dedup();
+        let mut sets: HashMap<usize, BitSet> = HashMap::with_capacity(wanted.len());
+        for &w in &wanted {
+            let mut set = BitSet::new(self.len());
+            let mut stack = vec![w];
+            while let Some(n) = stack.pop() {
+                if n != w
+                    && let Some(known) = sets.get(&n)
+                {
+                    set.union_with(known);
+                } else if set.insert(n) {
+                    stack.extend(self.nodes[n].normalized_down.iter().copied());
+                }
+            }
+            sets.insert(w, set);
+        }
+        sets
     }
 }
 
@@ -338,9 +422,9 @@ fn index_labels(revisions: &[Revision], ids: &HashMap<String, usize>) -> Result<
 }
 
 /// Kahn's algorithm over `down_revision` edges, then over all edges: what cannot be
-/// ordered lies on a cycle.
-fn check_cycles(nodes: &[Node], revisions: &[Revision]) -> Result<(), GraphError> {
-    let on_cycle = |with_deps: bool| -> Vec<String> {
+/// ordered lies on a cycle. Returns a topological order over all edges.
+fn check_cycles(nodes: &[Node], revisions: &[Revision]) -> Result<Vec<usize>, GraphError> {
+    let sort = |with_deps: bool| -> (Vec<usize>, Vec<String>) {
         let parents = |n: &Node| -> Vec<usize> {
             let mut all = n.down.clone();
             if with_deps {
@@ -354,7 +438,9 @@ fn check_cycles(nodes: &[Node], revisions: &[Revision]) -> Result<(), GraphError
             parents(n).into_iter().for_each(|p| children[p].push(i));
         }
         let mut ready: Vec<usize> = (0..nodes.len()).filter(|&i| pending[i] == 0).collect();
+        let mut order = Vec::with_capacity(nodes.len());
         while let Some(i) = ready.pop() {
+            order.push(i);
             for &c in &children[i] {
                 pending[c] -= 1;
                 if pending[c] == 0 {
@@ -362,17 +448,18 @@ fn check_cycles(nodes: &[Node], revisions: &[Revision]) -> Result<(), GraphError
                 }
             }
         }
-        (0..nodes.len()).filter(|&i| pending[i] > 0).map(|i| revisions[i].id.clone()).collect()
+        let cycle = (0..nodes.len()).filter(|&i| pending[i] > 0).map(|i| revisions[i].id.clone()).collect();
+        (order, cycle)
     };
-    let cycle = on_cycle(false);
+    let (_, cycle) = sort(false);
     if !cycle.is_empty() {
         return Err(GraphError::Cycle(cycle));
     }
-    let cycle = on_cycle(true);
+    let (order, cycle) = sort(true);
     if !cycle.is_empty() {
         return Err(GraphError::DependencyCycle(cycle));
     }
-    Ok(())
+    Ok(order)
 }
 
 #[cfg(test)]

@@ -176,11 +176,11 @@ pub fn history(graph: &Graph, lower: &[String], upper: &str) -> Result<Vec<usize
         && let Some((branch, _)) = spec.split_once('@')
     {
         let label = match graph.resolve_one(branch) {
-            Ok(Some(i)) if graph.revision(i).id == branch => graph.effective_labels(i).iter().next().cloned(),
+            Ok(Some(i)) if graph.revision(i).id == branch => graph.effective_labels(i).first().map(|l| l.to_string()),
             _ => Some(branch.to_string()),
         };
         if let Some(label) = label {
-            targets.retain(|&t| graph.effective_labels(t).contains(&label));
+            targets.retain(|&t| graph.has_label(t, &label));
         }
     }
     check_overlap(graph, &targets)?;

@@ -204,11 +204,8 @@ impl Graph {
     }
 
     fn heads_walked_down(&self, branch: Option<&str>, steps: i64, spec: &str) -> Result<Vec<usize>, SpecError> {
-        let heads: Vec<usize> = self
-            .resolve("heads")?
-            .into_iter()
-            .filter(|&h| branch.is_none_or(|b| self.effective_labels(h).contains(b)))
-            .collect();
+        let heads: Vec<usize> =
+            self.resolve("heads")?.into_iter().filter(|&h| branch.is_none_or(|b| self.has_label(h, b))).collect();
         let mut out = Vec::new();
         for head in heads {
             match self.walk(Some(Pos::Rev(head)), steps, None)? {

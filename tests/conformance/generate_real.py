@@ -361,14 +361,14 @@ def make_checks(g, env, name, revisions, heads, labels):
             todo.extend(label_of.get(d, d) for d in as_list(by_id[x]["depends_on"]))
         return seen
 
+    below = {i: applied([i]) for i in ids}
+    parallel = [(a, b) for n, a in enumerate(ids) for b in ids[n + 1:] if a not in below[b] and b not in below[a]]
+
     def pair():
         """Two revisions, mostly ones on parallel branches (neither an
         ancestor of the other) when the history has such pairs."""
-        if rng.random() < 0.7:
-            for _ in range(60):
-                a, b = rng.sample(ids, 2)
-                if a not in applied([b]) and b not in applied([a]):
-                    return [a, b]
+        if parallel and rng.random() < 0.7:
+            return list(rng.choice(parallel))
         return rng.sample(ids, 2)
 
     def rand_state(allow_empty=True, k=None):

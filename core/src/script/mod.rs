@@ -14,15 +14,32 @@ use std::path::{Path, PathBuf};
 use crate::error::ScriptError;
 use crate::revision::Revision;
 
-/// Reads every revision under `<script_location>/versions`, in load order.
+/// Reads every revision under `<script_location>/versions`, in load order. Large
+/// histories are read by one thread per core, each taking a contiguous slice.
 pub fn load(script_location: &Path) -> Result<Vec<Revision>, ScriptError> {
     let versions = versions_dir(script_location);
     if !versions.is_dir() {
         return Err(ScriptError::NoVersionsDir { path: script_location.to_path_buf() });
     }
-    let mut revisions = Vec::new();
-    for path in revision_files(&versions)? {
-        if let Some(revision) = read_file(&path)? {
+    let files = revision_files(&versions)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().div_ceil(256)).max(1);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<Revision>, ScriptError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files.chunks(chunk).map(|part| scope.spawn(move || read_files(part))).collect();
+        workers.into_iter().map(|w| w.join().expect("reader thread panicked")).collect()
+    });
+    let mut revisions = Vec::with_capacity(files.len());
+    for part in parts {
+        revisions.extend(part?);
+    }
+    Ok(revisions)
+}
+
+/// Reads files in order, skipping those that are not revisions.
+fn read_files(paths: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
+    let mut revisions = Vec::with_capacity(paths.len());
+    for path in paths {
+        if let Some(revision) = read_file(path)? {
             revisions.push(revision);
         }
     }
