@@ -1982,7 +1982,8 @@ def write_fixtures(out_dir, fixtures, prune):
             f.write("\n")
     if prune:
         for fn in os.listdir(out_dir):
-            if fn.endswith(".json") and fn[: -len(".json")] not in fixtures:
+            # real_*.json belong to generate_real.py
+            if fn.endswith(".json") and not fn.startswith("real_") and fn[: -len(".json")] not in fixtures:
                 os.remove(os.path.join(out_dir, fn))
 
 
