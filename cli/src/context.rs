@@ -36,9 +36,12 @@ impl Context {
     }
 }
 
-/// The revision graph of a database's script location.
+/// The revision graph of a database's version locations.
 pub fn graph(db: &Database) -> Result<Graph> {
-    let revisions = script::load(&db.script_location).with_context(|| format!("database `{}`", db.name))?;
+    if let Some(missing) = db.version_locations.iter().find(|l| !l.is_dir()) {
+        bail!("database `{}`: no revision folder at {}", db.name, missing.display());
+    }
+    let revisions = script::load_locations(&db.version_locations).with_context(|| format!("database `{}`", db.name))?;
     Graph::new(revisions).with_context(|| format!("database `{}`: {}", db.name, db.script_location.display()))
 }
 

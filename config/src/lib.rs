@@ -37,6 +37,9 @@ pub struct Database {
     pub url: String,
     /// Absolute path of the folder holding `versions/`.
     pub script_location: PathBuf,
+    /// Folders holding revision files, in load order: `version_locations` when
+    /// given (Alembic's option of that name), else `<script_location>/versions`.
+    pub version_locations: Vec<PathBuf>,
     /// Version table name; default `alembic_version_<name>`.
     pub version_table: String,
     /// Schema of the version table, where the dialect has schemas.
@@ -72,6 +75,7 @@ struct RawConfig {
 struct RawDatabase {
     url: String,
     script_location: String,
+    version_locations: Option<Vec<String>>,
     version_table: Option<String>,
     version_table_schema: Option<String>,
 }
@@ -115,8 +119,17 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
             return Err(invalid(format!("database name `{name}` may hold only letters, digits, `_` and `-`")));
         }
         let version_table = db.version_table.unwrap_or_else(|| format!("alembic_version_{name}"));
+        let script_location = base_dir.join(&db.script_location);
+        let version_locations = match db.version_locations {
+            Some(list) if list.is_empty() => {
+                return Err(invalid(format!("databases.{name}.version_locations is empty")));
+            }
+            Some(list) => list.iter().map(|l| base_dir.join(l)).collect(),
+            None => vec![script_location.join("versions")],
+        };
         databases.push(Database {
-            script_location: base_dir.join(&db.script_location),
+            script_location,
+            version_locations,
             url: db.url,
             version_table,
             version_table_schema: db.version_table_schema,
@@ -198,6 +211,7 @@ version_table = "alembic_version_analytics"
         assert_eq!(names, ["analytics", "default"]);
         assert_eq!(config.databases[1].version_table, "alembic_version_default");
         assert!(config.databases[1].script_location.ends_with("migrations/default"));
+        assert!(config.databases[1].version_locations[0].ends_with("migrations/default/versions"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result};
 use retort_core::author::{self, NewRevision};
-use retort_core::script::{self, sql};
+use retort_core::script::sql;
 use serde_json::json;
 
 use crate::args::{Format, Global, MergeArgs, RevisionArgs};
@@ -23,7 +23,7 @@ pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
         rev_id: args.rev_id.clone(),
         transactional: !args.no_transaction,
     };
-    let dir = script::versions_dir(&db.script_location);
+    let dir = db.version_locations[0].clone();
     let rev = author::new_revision(&graph, &request, &dir).with_context(|| format!("database `{}`", db.name))?;
     write(global, &rev)
 }
@@ -42,7 +42,7 @@ pub fn merge(global: &Global, args: &MergeArgs) -> Result<Exit> {
     };
     let mut rev = author::merge(&graph, &args.revisions, request).with_context(|| format!("database `{}`", db.name))?;
     if rev.path.parent().is_none_or(|p| p.as_os_str().is_empty()) {
-        rev.path = script::versions_dir(&db.script_location).join(rev.path.file_name().unwrap_or_default());
+        rev.path = db.version_locations[0].clone().join(rev.path.file_name().unwrap_or_default());
     }
     write(global, &rev)
 }

@@ -21,7 +21,15 @@ pub fn load(script_location: &Path) -> Result<Vec<Revision>, ScriptError> {
     if !versions.is_dir() {
         return Err(ScriptError::NoVersionsDir { path: script_location.to_path_buf() });
     }
-    let files = revision_files(&versions)?;
+    load_locations(&[versions])
+}
+
+/// Reads every revision under each folder in turn (Alembic's `version_locations`).
+pub fn load_locations(locations: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
+    let mut files = Vec::new();
+    for location in locations {
+        files.extend(revision_files(location)?);
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().div_ceil(256)).max(1);
     let chunk = files.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<Revision>, ScriptError>> = std::thread::scope(|scope| {

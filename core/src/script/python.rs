@@ -355,6 +355,19 @@ def downgrade() -> None:
     }
 
     #[test]
+    fn reads_real_world_oddities() {
+        // airflow 3: the label is the string "None"; neutron: `depends_on = ()`;
+        // zenml: dotted ids; keystone: an all-digit id.
+        let r = rev("revision = '0.57.0rc1'\ndown_revision = '47147121'\nbranch_labels = \"None\"\ndepends_on = ()\n");
+        assert_eq!(r.id, "0.57.0rc1");
+        assert_eq!(r.down_revisions, ["47147121"]);
+        assert_eq!(r.branch_labels, ["None"]);
+        assert!(r.depends_on.is_empty());
+        let r = rev("\"\"\"x\n\nRevises: ('a', 'b')\n\"\"\"\nrevision = 'c'\ndown_revision = ('a', 'b')\n");
+        assert_eq!(r.down_revisions, ["a", "b"]);
+    }
+
+    #[test]
     fn files_without_revision_are_not_revisions() {
         assert!(read("").unwrap().is_none());
         assert!(read("from .helpers import *\nx = 1\n").unwrap().is_none());
