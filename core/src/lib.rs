@@ -26,3 +26,4 @@ mod proptests;
 pub mod revision;
 pub mod script;
 pub mod spec;
+pub mod split;
