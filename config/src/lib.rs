@@ -44,6 +44,16 @@ pub struct Database {
     pub version_table: String,
     /// Schema of the version table, where the dialect has schemas.
     pub version_table_schema: Option<String>,
+    /// How long to wait for another runner's lock on this target.
+    pub lock_timeout: Duration,
+    /// Session statement timeout, where the dialect has one.
+    pub statement_timeout: Option<Duration>,
+    /// How long one DDL statement may wait for a table lock (PostgreSQL `lock_timeout`).
+    pub ddl_lock_timeout: Option<Duration>,
+    /// How often a revision is retried after a statement timed out on a table lock.
+    pub ddl_retries: u32,
+    /// The session's application name (shown in `pg_stat_activity`).
+    pub application_name: String,
 }
 
 /// Values given as command-line flags; they win over file and environment.
@@ -78,6 +88,11 @@ struct RawDatabase {
     version_locations: Option<Vec<String>>,
     version_table: Option<String>,
     version_table_schema: Option<String>,
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+    ddl_lock_timeout: Option<String>,
+    ddl_retries: Option<u32>,
+    application_name: Option<String>,
 }
 
 /// Environment variables with the `RETORT_` prefix that are not configuration.
@@ -127,7 +142,15 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
             Some(list) => list.iter().map(|l| base_dir.join(l)).collect(),
             None => vec![script_location.join("versions")],
         };
+        let duration = |key: &str, value: Option<String>| -> Result<Option<Duration>, ConfigError> {
+            value.map(|v| parse_duration(&v).map_err(|m| invalid(format!("databases.{name}.{key}: {m}")))).transpose()
+        };
         databases.push(Database {
+            lock_timeout: duration("lock_timeout", db.lock_timeout)?.unwrap_or(lock_timeout),
+            statement_timeout: duration("statement_timeout", db.statement_timeout)?,
+            ddl_lock_timeout: duration("ddl_lock_timeout", db.ddl_lock_timeout)?,
+            ddl_retries: db.ddl_retries.unwrap_or(3),
+            application_name: db.application_name.unwrap_or_else(|| format!("retort:{name}")),
             script_location,
             version_locations,
             url: db.url,

@@ -2,15 +2,17 @@
 //! [`Connection`]s and describes its [`Dialect`].
 //!
 //! Drivers never see the graph. A connection offers a handful of primitives
-//! (execute, transactions, read the version rows, lock) and the [`crate::executor`]
-//! sequences them; that keeps the run's order in one place and lets a synchronous C
-//! plugin be adapted to these traits at the host without changing core.
+//! (execute, query text, transactions, lock) and the [`crate::executor`] sequences
+//! them; the dialect renders SQL text, with standard-SQL defaults that a driver
+//! overrides only where its database differs. That keeps the run's order in one
+//! place and lets a synchronous C plugin be adapted to these traits at the host.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::plan::VersionOp;
+use crate::split::Flavor;
 
 /// Where a target keeps its version rows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,6 +28,12 @@ impl VersionTable {
     pub fn for_target(target: &str) -> VersionTable {
         VersionTable { name: format!("alembic_version_{target}"), schema: None }
     }
+
+    /// The table beside this one that records per-statement progress of
+    /// non-transactional revisions (never the version table itself).
+    pub fn progress(&self) -> VersionTable {
+        VersionTable { name: format!("{}_progress", self.name), schema: self.schema.clone() }
+    }
 }
 
 /// What a dialect can do, declared rather than discovered by failure.
@@ -33,27 +41,77 @@ impl VersionTable {
 pub struct Capabilities {
     /// DDL takes part in transactions (PostgreSQL, SQLite, SQL Server; not MySQL).
     pub transactional_ddl: bool,
-    /// The connection can hold a lock for a whole run.
+    /// The connection holds a lock for a whole run.
     pub run_lock: bool,
 }
 
-/// SQL text a dialect writes for the version table, online and offline.
+/// SQL text a dialect writes, online and offline. The defaults are standard SQL.
 pub trait Dialect: Send + Sync {
     /// Declared capabilities.
     fn capabilities(&self) -> Capabilities;
 
+    /// Lexical rules for splitting revision bodies into statements.
+    fn flavor(&self) -> Flavor;
+
+    /// Quotes an identifier.
+    fn quote_ident(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    /// The quoted, schema-qualified name of a table.
+    fn table_name(&self, table: &VersionTable) -> String {
+        match &table.schema {
+            Some(schema) => format!("{}.{}", self.quote_ident(schema), self.quote_ident(&table.name)),
+            None => self.quote_ident(&table.name),
+        }
+    }
+
     /// `CREATE TABLE` for the version table with Alembic's shape.
-    fn create_version_table(&self, table: &VersionTable) -> String;
+    fn create_version_table(&self, table: &VersionTable) -> String {
+        format!(
+            "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
+            self.table_name(table),
+            self.quote_ident(&format!("{}_pkc", table.name))
+        )
+    }
 
     /// `DROP TABLE` for the version table (offline downgrades to base).
-    fn drop_version_table(&self, table: &VersionTable) -> String;
+    fn drop_version_table(&self, table: &VersionTable) -> String {
+        format!("DROP TABLE {}", self.table_name(table))
+    }
 
     /// The statement for one version-row change. Ids are quoted as literals.
-    fn version_op(&self, table: &VersionTable, op: &VersionOp) -> String;
+    fn version_op(&self, table: &VersionTable, op: &VersionOp) -> String {
+        let t = self.table_name(table);
+        match op {
+            VersionOp::Insert(id) => format!("INSERT INTO {t} (version_num) VALUES ({})", quote_literal(id)),
+            VersionOp::Delete(id) => format!("DELETE FROM {t} WHERE version_num = {}", quote_literal(id)),
+            VersionOp::Update { from, to } => {
+                format!(
+                    "UPDATE {t} SET version_num = {} WHERE version_num = {}",
+                    quote_literal(to),
+                    quote_literal(from)
+                )
+            }
+        }
+    }
+
+    /// `CREATE TABLE` for the progress table of non-transactional revisions.
+    fn create_progress_table(&self, table: &VersionTable) -> String {
+        format!(
+            "CREATE TABLE {} (\n    revision VARCHAR(32) NOT NULL PRIMARY KEY,\n    direction VARCHAR(4) NOT NULL,\n    statements_done INTEGER NOT NULL,\n    checksum VARCHAR(16) NOT NULL\n)",
+            self.table_name(&table.progress())
+        )
+    }
 
     /// Statements that open and close a transaction in offline scripts.
     fn offline_transaction(&self) -> (&'static str, &'static str) {
         ("BEGIN;", "COMMIT;")
+    }
+
+    /// What ends a statement in offline scripts (`;`, or `;\nGO` for SQL Server).
+    fn offline_terminator(&self) -> &'static str {
+        ";"
     }
 }
 
@@ -64,8 +122,12 @@ pub enum DriverError {
     Connect(String),
     #[error("{0}")]
     Sql(String),
-    #[error("lock not acquired within {0:?}")]
-    LockTimeout(Duration),
+    /// A statement gave up waiting for a table lock (PostgreSQL `lock_timeout`,
+    /// MySQL 1205, SQL Server 1222): worth retrying the step.
+    #[error("{0}")]
+    LockNotAvailable(String),
+    #[error("another runner holds the migration lock; gave up after {waited:?}{}", holder.as_ref().map(|h| format!(" (holder: {h})")).unwrap_or_default())]
+    LockTimeout { waited: Duration, holder: Option<String> },
     #[error("{0}")]
     Other(String),
 }
@@ -73,8 +135,14 @@ pub enum DriverError {
 /// One open connection to one database.
 #[async_trait]
 pub trait Connection: Send {
-    /// Runs SQL (one statement, or a script where the dialect allows); returns rows affected.
+    /// Runs one statement; returns rows affected.
     async fn execute(&mut self, sql: &str) -> Result<u64, DriverError>;
+
+    /// Runs a query and returns its rows as text (`NULL` as `None`).
+    async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError>;
+
+    /// Whether a table exists. Creates nothing.
+    async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError>;
 
     /// Starts a transaction.
     async fn begin(&mut self) -> Result<(), DriverError>;
@@ -84,10 +152,6 @@ pub trait Connection: Send {
 
     /// Rolls the open transaction back.
     async fn rollback(&mut self) -> Result<(), DriverError>;
-
-    /// The version rows in stored order, or `None` when the table does not exist.
-    /// Creates nothing.
-    async fn read_versions(&mut self, table: &VersionTable) -> Result<Option<Vec<String>>, DriverError>;
 
     /// Takes the run lock for `table`, waiting at most `timeout`.
     async fn lock(&mut self, _table: &VersionTable, _timeout: Duration) -> Result<(), DriverError> {
@@ -99,12 +163,19 @@ pub trait Connection: Send {
         Ok(())
     }
 
+    /// Called before each statement of a non-transactional revision: repairs what a
+    /// failed earlier attempt may have left (PostgreSQL: an INVALID index from a
+    /// failed `CREATE INDEX CONCURRENTLY`). Returns a note when it repaired something.
+    async fn repair_before(&mut self, _statement: &str) -> Result<Option<String>, DriverError> {
+        Ok(None)
+    }
+
     /// Closes the connection.
     async fn close(self: Box<Self>) -> Result<(), DriverError>;
 }
 
 /// Settings a driver needs to open a connection to one target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectOptions {
     /// The target's URL, password included; never print it, use [`mask_password`].
     pub url: String,
@@ -115,6 +186,11 @@ pub struct ConnectOptions {
     /// Whether the command writes. A read-only command must create nothing, not
     /// even an embedded database file.
     pub writes: bool,
+    /// Session statement timeout, where the dialect has one.
+    pub statement_timeout: Option<Duration>,
+    /// How long one DDL statement may wait for a table lock before it fails with
+    /// [`DriverError::LockNotAvailable`] (PostgreSQL `lock_timeout`).
+    pub ddl_lock_timeout: Option<Duration>,
 }
 
 /// Opens connections for a family of URL schemes.
@@ -133,23 +209,75 @@ pub trait Driver: Send + Sync {
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError>;
 }
 
+/// Reads the version rows, or `None` when the table does not exist. Creates nothing.
+pub async fn read_versions(
+    conn: &mut dyn Connection,
+    dialect: &dyn Dialect,
+    table: &VersionTable,
+) -> Result<Option<Vec<String>>, DriverError> {
+    if !conn.table_exists(table).await? {
+        return Ok(None);
+    }
+    let rows = conn.query(&format!("SELECT version_num FROM {}", dialect.table_name(table))).await?;
+    Ok(Some(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect()))
+}
+
 /// Quotes `value` as an SQL string literal.
 pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// The password of a URL, if it has one.
+fn password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
+}
+
 /// `url` with the password (if any) replaced by `***`.
 pub fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_string(),
-        },
+    match password(url) {
+        Some(p) => redact(url, url).replacen(&format!(":{p}@"), ":***@", 1),
         None => url.to_string(),
     }
+}
+
+/// `message` with every occurrence of `url`'s password (raw or percent-decoded)
+/// replaced by `***`: drivers' error texts sometimes echo what they were given.
+pub fn redact(message: &str, url: &str) -> String {
+    let Some(p) = password(url) else { return message.to_string() };
+    let decoded = percent_decode(p);
+    let mut out = message.replace(&format!(":{p}@"), ":***@");
+    for secret in [p, decoded.as_str()] {
+        if secret.len() >= 3 {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -162,6 +290,13 @@ mod tests {
         assert_eq!(mask_password("postgres://app@db/main"), "postgres://app@db/main");
         assert_eq!(mask_password("sqlite://app.db"), "sqlite://app.db");
         assert_eq!(mask_password("mysql://u:p@ss:w@h:3306/d"), "mysql://u:***@h:3306/d");
+    }
+
+    #[test]
+    fn redacts_echoed_passwords() {
+        let url = "postgres://app:p%40ssw0rd@db/main";
+        assert_eq!(redact("auth failed for p@ssw0rd and p%40ssw0rd", url), "auth failed for *** and ***");
+        assert_eq!(redact("plain", "postgres://app@db/x"), "plain");
     }
 
     #[test]

@@ -2,16 +2,22 @@
 //! lock, read the version rows, plan, create the version table if the command
 //! writes, apply each step, unlock.
 //!
-//! A transactional step's SQL and its version-row change commit together or roll
-//! back together; a non-transactional step runs in autocommit and its version row
-//! is written right after its last statement succeeded.
+//! How a step runs depends on the revision and the dialect:
+//! - transactional revision on a dialect with transactional DDL: its statements and
+//!   its version-row change commit together or roll back together; a statement
+//!   that gave up waiting for a table lock makes the whole step retry, with backoff;
+//! - non-transactional revision, or any revision where DDL commits implicitly
+//!   (MySQL): statements run one at a time in autocommit, each success recorded in
+//!   the progress table, so a re-run resumes after the last statement that
+//!   succeeded; the version row is written once the last statement is done.
 
 use std::time::{Duration, Instant};
 
-use crate::driver::{Connection, Dialect, DriverError, VersionTable};
+use crate::driver::{self, Connection, Dialect, DriverError, VersionTable, quote_literal};
 use crate::error::SpecError;
 use crate::graph::Graph;
 use crate::plan::{self, Direction, Plan, Step, VersionOp};
+use crate::split::{self, Statement};
 
 /// What to do to a database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +49,24 @@ impl Action {
     }
 }
 
+/// How a run behaves beyond what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    /// How long to wait for another runner's lock.
+    pub lock_timeout: Duration,
+    /// How often a transactional step is retried after a statement gave up waiting
+    /// for a table lock.
+    pub ddl_retries: u32,
+    /// The first wait between such retries; it doubles each time.
+    pub retry_backoff: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { lock_timeout: Duration::from_secs(10), ddl_retries: 3, retry_backoff: Duration::from_millis(500) }
+    }
+}
+
 /// A step that ran, with its duration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AppliedStep {
@@ -60,10 +84,24 @@ pub enum RunError {
         "revision {revision} is an Alembic .py revision ({path}); retort does not run Python: apply it with alembic, or `retort stamp` past it"
     )]
     PythonRevision { revision: String, path: String },
-    #[error("{verb} {revision} failed, rolled back: {source}")]
-    Step { verb: &'static str, revision: String, source: DriverError },
-    #[error("{verb} {revision} failed part-way (non-transactional, not rolled back): {source}")]
-    StepPartial { verb: &'static str, revision: String, source: DriverError },
+    #[error("{verb} {revision} failed at statement {statement} of {total} (line {line}), rolled back: {source}")]
+    Step { verb: &'static str, revision: String, statement: usize, total: usize, line: usize, source: DriverError },
+    #[error(
+        "{verb} {revision} failed at statement {statement} of {total} (line {line}); statements 1-{ran} ran and stay applied (no transaction), a re-run resumes at statement {statement}: {source}",
+        ran = .statement - 1
+    )]
+    StepPartial {
+        verb: &'static str,
+        revision: String,
+        statement: usize,
+        total: usize,
+        line: usize,
+        source: DriverError,
+    },
+    #[error(
+        "revision {revision} changed since a run stopped part-way through it ({done} statements done); restore the file, or clear its row in {table}"
+    )]
+    ChangedSincePartial { revision: String, done: usize, table: String },
     #[error("version table {table}: expected one row '{id}', found {found}; another runner may have changed it")]
     VersionRow { table: String, id: String, found: u64 },
     #[error(transparent)]
@@ -73,7 +111,7 @@ pub enum RunError {
 impl RunError {
     /// Whether the error is a lock that was not acquired in time.
     pub fn is_lock_timeout(&self) -> bool {
-        matches!(self, RunError::Driver(DriverError::LockTimeout(_)))
+        matches!(self, RunError::Driver(DriverError::LockTimeout { .. }))
     }
 }
 
@@ -86,8 +124,19 @@ pub struct Report {
     pub after: Vec<String>,
     /// Steps that completed, in order.
     pub steps: Vec<AppliedStep>,
+    /// Things worth knowing that are not errors (a resumed revision, a repair).
+    pub notes: Vec<String>,
     /// Why the run stopped early, if it did.
     pub error: Option<RunError>,
+}
+
+/// The connection, its dialect and the target's version table, for one run.
+struct Run<'a> {
+    conn: &'a mut dyn Connection,
+    dialect: &'a dyn Dialect,
+    table: &'a VersionTable,
+    options: &'a RunOptions,
+    report: Report,
 }
 
 /// Runs `action` on one database through `conn`.
@@ -97,55 +146,241 @@ pub async fn run(
     graph: &Graph,
     table: &VersionTable,
     action: &Action,
-    lock_timeout: Duration,
+    options: &RunOptions,
 ) -> Report {
-    let mut report = Report { before: vec![], after: vec![], steps: vec![], error: None };
+    let report = Report { before: vec![], after: vec![], steps: vec![], notes: vec![], error: None };
+    let mut run = Run { conn, dialect, table, options, report };
     if action.writes()
-        && let Err(e) = conn.lock(table, lock_timeout).await
+        && let Err(e) = run.conn.lock(table, options.lock_timeout).await
     {
-        report.error = Some(e.into());
-        return report;
+        run.report.error = Some(e.into());
+        return run.report;
     }
-    let outcome = run_locked(conn, dialect, graph, table, action, &mut report).await;
+    let outcome = run.locked(graph, action).await;
     if action.writes() {
-        let unlocked = conn.unlock(table).await;
+        let unlocked = run.conn.unlock(table).await;
         if outcome.is_ok()
             && let Err(e) = unlocked
         {
-            report.error = Some(e.into());
+            run.report.error = Some(e.into());
         }
     }
     if let Err(e) = outcome {
-        report.error = Some(e);
+        run.report.error = Some(e);
     }
-    report
+    run.report
 }
 
-async fn run_locked(
-    conn: &mut dyn Connection,
-    dialect: &dyn Dialect,
-    graph: &Graph,
-    table: &VersionTable,
-    action: &Action,
-    report: &mut Report,
-) -> Result<(), RunError> {
-    let existing = conn.read_versions(table).await?;
-    report.before = existing.clone().unwrap_or_default();
-    report.after = report.before.clone();
-    let plan = action.plan(graph, &report.before)?;
-    refuse_python(graph, &plan)?;
-    if !action.writes() {
-        return Ok(());
+impl Run<'_> {
+    async fn locked(&mut self, graph: &Graph, action: &Action) -> Result<(), RunError> {
+        let existing = driver::read_versions(self.conn, self.dialect, self.table).await?;
+        self.report.before = existing.clone().unwrap_or_default();
+        self.report.after = self.report.before.clone();
+        let plan = action.plan(graph, &self.report.before)?;
+        refuse_python(graph, &plan)?;
+        if !action.writes() {
+            return Ok(());
+        }
+        if existing.is_none() {
+            self.conn.execute(&self.dialect.create_version_table(self.table)).await?;
+        }
+        if matches!(action, Action::Stamp { purge: true, .. }) {
+            self.conn.execute(&format!("DELETE FROM {}", self.dialect.table_name(self.table))).await?;
+        }
+        let result = self.apply_all(&plan).await;
+        self.report.after = driver::read_versions(self.conn, self.dialect, self.table).await?.unwrap_or_default();
+        result
     }
-    if existing.is_none() {
-        conn.execute(&dialect.create_version_table(table)).await?;
+
+    async fn apply_all(&mut self, plan: &Plan) -> Result<(), RunError> {
+        for step in &plan.steps {
+            let started = Instant::now();
+            let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
+            if step.is_stamp || atomic {
+                self.apply_atomic(step).await?;
+            } else {
+                self.apply_by_statement(step).await?;
+            }
+            if !step.is_stamp {
+                let ms = started.elapsed().as_millis() as u64;
+                self.report.steps.push(AppliedStep { revision: step.revision.clone(), direction: step.direction, ms });
+            }
+        }
+        Ok(())
     }
-    if matches!(action, Action::Stamp { purge: true, .. }) {
-        conn.execute(&format!("DELETE FROM {}", qualified(table))).await?;
+
+    /// One transaction for the statements and the version change; retried with
+    /// backoff when a statement gave up waiting for a table lock.
+    async fn apply_atomic(&mut self, step: &Step) -> Result<(), RunError> {
+        let statements = statements(step, self.dialect);
+        let mut wait = self.options.retry_backoff;
+        for attempt in 0.. {
+            match self.try_atomic(step, &statements).await {
+                Err(RunError::Step { source: DriverError::LockNotAvailable(e), .. })
+                    if attempt < self.options.ddl_retries =>
+                {
+                    self.report.notes.push(format!(
+                        "{} {}: a statement timed out waiting for a table lock ({e}); retry {} of {} in {wait:?}",
+                        step.direction.verb(),
+                        step.revision,
+                        attempt + 1,
+                        self.options.ddl_retries
+                    ));
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                other => return other,
+            }
+        }
+        unreachable!("the loop returns")
     }
-    let result = apply_all(conn, dialect, table, &plan, report).await;
-    report.after = conn.read_versions(table).await?.unwrap_or_default();
-    result
+
+    async fn try_atomic(&mut self, step: &Step, statements: &[Statement]) -> Result<(), RunError> {
+        self.conn.begin().await?;
+        let outcome = self.atomic_body(step, statements).await;
+        match outcome {
+            Ok(()) => Ok(self.conn.commit().await?),
+            Err(error) => {
+                let _ = self.conn.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn atomic_body(&mut self, step: &Step, statements: &[Statement]) -> Result<(), RunError> {
+        for (i, statement) in statements.iter().enumerate() {
+            if let Err(source) = self.conn.execute(&statement.sql).await {
+                let (verb, revision) = (step.direction.verb(), step.revision.clone());
+                return Err(RunError::Step {
+                    verb,
+                    revision,
+                    statement: i + 1,
+                    total: statements.len(),
+                    line: statement.line,
+                    source,
+                });
+            }
+        }
+        self.version_change(step).await
+    }
+
+    /// Statements in autocommit, each success recorded, then the version change.
+    async fn apply_by_statement(&mut self, step: &Step) -> Result<(), RunError> {
+        let statements = statements(step, self.dialect);
+        let checksum = checksum(&statements);
+        let done = self.resume_point(step, &checksum).await?;
+        if done > 0 {
+            self.report.notes.push(format!(
+                "{} {}: resuming after statement {done} of {}, which a previous run completed",
+                step.direction.verb(),
+                step.revision,
+                statements.len()
+            ));
+        }
+        for (i, statement) in statements.iter().enumerate().skip(done) {
+            if let Some(note) = self.conn.repair_before(&statement.sql).await? {
+                self.report.notes.push(format!("{} {}: {note}", step.direction.verb(), step.revision));
+            }
+            if let Err(source) = self.conn.execute(&statement.sql).await {
+                let (verb, revision) = (step.direction.verb(), step.revision.clone());
+                return Err(RunError::StepPartial {
+                    verb,
+                    revision,
+                    statement: i + 1,
+                    total: statements.len(),
+                    line: statement.line,
+                    source,
+                });
+            }
+            self.record_progress(step, i + 1, &checksum).await?;
+        }
+        self.conn.begin().await?;
+        let finish = async {
+            self.version_change(step).await?;
+            if !statements.is_empty() {
+                let progress = self.dialect.table_name(&self.table.progress());
+                self.conn
+                    .execute(&format!("DELETE FROM {progress} WHERE revision = {}", quote_literal(&step.revision)))
+                    .await?;
+            }
+            Ok::<(), RunError>(())
+        };
+        match finish.await {
+            Ok(()) => Ok(self.conn.commit().await?),
+            Err(error) => {
+                let _ = self.conn.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// How many statements of `step` a stopped run completed (0 if none).
+    async fn resume_point(&mut self, step: &Step, checksum: &str) -> Result<usize, RunError> {
+        let progress = self.table.progress();
+        if !self.conn.table_exists(&progress).await? {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT direction, statements_done, checksum FROM {} WHERE revision = {}",
+            self.dialect.table_name(&progress),
+            quote_literal(&step.revision)
+        );
+        let rows = self.conn.query(&sql).await?;
+        let Some(row) = rows.first() else { return Ok(0) };
+        let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
+        if field(0) != step.direction.verb() {
+            return Ok(0);
+        }
+        let done: usize = field(1).parse().unwrap_or(0);
+        if field(2) != checksum {
+            let table = self.dialect.table_name(&progress);
+            return Err(RunError::ChangedSincePartial { revision: step.revision.clone(), done, table });
+        }
+        Ok(done)
+    }
+
+    async fn record_progress(&mut self, step: &Step, done: usize, checksum: &str) -> Result<(), RunError> {
+        let progress = self.table.progress();
+        let table = self.dialect.table_name(&progress);
+        let (revision, direction) = (quote_literal(&step.revision), quote_literal(step.direction.verb()));
+        let checksum = quote_literal(checksum);
+        let update = format!(
+            "UPDATE {table} SET direction = {direction}, statements_done = {done}, checksum = {checksum} WHERE revision = {revision}"
+        );
+        let updated = match self.conn.execute(&update).await {
+            Ok(n) => n,
+            Err(_) if !self.conn.table_exists(&progress).await? => {
+                self.conn.execute(&self.dialect.create_progress_table(self.table)).await?;
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if updated == 0 {
+            let insert = format!(
+                "INSERT INTO {table} (revision, direction, statements_done, checksum) VALUES ({revision}, {direction}, {done}, {checksum})"
+            );
+            self.conn.execute(&insert).await?;
+        }
+        Ok(())
+    }
+
+    async fn version_change(&mut self, step: &Step) -> Result<(), RunError> {
+        for op in step.change.ops() {
+            let affected = self.conn.execute(&self.dialect.version_op(self.table, &op)).await?;
+            let id = match &op {
+                VersionOp::Insert(_) => continue,
+                VersionOp::Delete(id) | VersionOp::Update { from: id, .. } => id,
+            };
+            if affected != 1 {
+                return Err(RunError::VersionRow {
+                    table: self.dialect.table_name(self.table),
+                    id: id.clone(),
+                    found: affected,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 fn refuse_python(graph: &Graph, plan: &Plan) -> Result<(), RunError> {
@@ -159,112 +394,49 @@ fn refuse_python(graph: &Graph, plan: &Plan) -> Result<(), RunError> {
     }
 }
 
-async fn apply_all(
-    conn: &mut dyn Connection,
-    dialect: &dyn Dialect,
-    table: &VersionTable,
-    plan: &Plan,
-    report: &mut Report,
-) -> Result<(), RunError> {
-    for step in &plan.steps {
-        let started = Instant::now();
-        apply(conn, dialect, table, step).await?;
-        if !step.is_stamp {
-            let ms = started.elapsed().as_millis() as u64;
-            report.steps.push(AppliedStep { revision: step.revision.clone(), direction: step.direction, ms });
-        }
-    }
-    Ok(())
+/// The step's body split into the statements the dialect sends one at a time.
+fn statements(step: &Step, dialect: &dyn Dialect) -> Vec<Statement> {
+    step.sql.as_deref().map(|sql| split::split(sql, dialect.flavor())).unwrap_or_default()
 }
 
-/// Applies one step: transactional steps in one transaction with their version change.
-async fn apply(
-    conn: &mut dyn Connection,
-    dialect: &dyn Dialect,
-    table: &VersionTable,
-    step: &Step,
-) -> Result<(), RunError> {
-    let sql = step.sql.as_deref().unwrap_or("").trim();
-    let verb = step.direction.verb();
-    if !step.transactional && !sql.is_empty() {
-        conn.execute(sql).await.map_err(|source| RunError::StepPartial {
-            verb,
-            revision: step.revision.clone(),
-            source,
-        })?;
+/// FNV-1a over the statements: detects a revision edited between a part-way run
+/// and its resumption.
+fn checksum(statements: &[Statement]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in statements.iter().flat_map(|s| s.sql.bytes().chain([0u8])) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    conn.begin().await?;
-    let body = if step.transactional && !sql.is_empty() { Some(sql) } else { None };
-    match in_transaction(conn, dialect, table, step, body).await {
-        Ok(()) => Ok(conn.commit().await?),
-        Err(error) => {
-            let _ = conn.rollback().await;
-            Err(error)
-        }
-    }
-}
-
-async fn in_transaction(
-    conn: &mut dyn Connection,
-    dialect: &dyn Dialect,
-    table: &VersionTable,
-    step: &Step,
-    body: Option<&str>,
-) -> Result<(), RunError> {
-    if let Some(sql) = body {
-        let verb = step.direction.verb();
-        conn.execute(sql).await.map_err(|source| RunError::Step { verb, revision: step.revision.clone(), source })?;
-    }
-    for op in step.change.ops() {
-        let affected = conn.execute(&dialect.version_op(table, &op)).await?;
-        let id = match &op {
-            VersionOp::Insert(_) => continue,
-            VersionOp::Delete(id) | VersionOp::Update { from: id, .. } => id,
-        };
-        if affected != 1 {
-            return Err(RunError::VersionRow { table: qualified(table), id: id.clone(), found: affected });
-        }
-    }
-    Ok(())
-}
-
-/// `schema.table` or `table`.
-pub fn qualified(table: &VersionTable) -> String {
-    match &table.schema {
-        Some(schema) => format!("{schema}.{}", table.name),
-        None => table.name.clone(),
-    }
+    format!("{hash:016x}")
 }
 
 /// Renders a plan as an offline SQL script, the way Alembic's `--sql` does:
 /// each step introduced by `-- Running upgrade A -> B`.
 pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, starting: &[String]) -> String {
+    let end = dialect.offline_terminator();
     let mut out = String::new();
     if starting.is_empty() && !plan.steps.is_empty() {
-        out.push_str(&dialect.create_version_table(table));
-        out.push_str(";\n\n");
+        out.push_str(&format!("{}{end}\n\n", dialect.create_version_table(table)));
     }
     let (begin, commit) = dialect.offline_transaction();
     for step in &plan.steps {
         out.push_str(&format!("-- Running {}\n\n", step.short_log()));
-        let body = match (&step.sql, step.is_python) {
-            (_, true) if !step.is_stamp => {
-                format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
-            }
-            (Some(sql), _) if !sql.trim().is_empty() => format!("{}\n", sql.trim()),
-            _ => String::new(),
+        let body = if step.is_python && !step.is_stamp {
+            format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
+        } else {
+            statements(step, dialect).iter().map(|s| format!("{}{end}\n", s.sql)).collect()
         };
         let version: String =
-            step.change.ops().iter().map(|op| format!("{};\n", dialect.version_op(table, op))).collect();
-        if step.transactional {
+            step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();
+        let atomic = step.transactional && dialect.capabilities().transactional_ddl;
+        if atomic {
             out.push_str(&format!("{begin}\n{body}{version}{commit}\n\n"));
         } else {
             out.push_str(&format!("{body}{begin}\n{version}{commit}\n\n"));
         }
     }
     if !plan.steps.is_empty() && plan.heads_after.is_empty() {
-        out.push_str(&dialect.drop_version_table(table));
-        out.push_str(";\n");
+        out.push_str(&format!("{}{end}\n", dialect.drop_version_table(table)));
     }
     out
 }

@@ -5,10 +5,9 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use retort_core::driver::{ConnectOptions, Driver, VersionTable};
-use retort_core::executor::{self, Action};
+use retort_core::executor::{self, Action, RunOptions};
 use retort_core::graph::Graph;
 use retort_core::script;
 use retort_sqlite::SqliteDriver;
@@ -83,11 +82,12 @@ async fn retort(dir: &Path, graph: &Graph, action: Action) {
         base_dir: dir.to_path_buf(),
         application_name: "t".into(),
         writes: true,
+        ..Default::default()
     };
     let mut conn = SqliteDriver.connect(&options).await.unwrap();
     let table = VersionTable { name: "alembic_version".into(), schema: None };
     let report =
-        executor::run(conn.as_mut(), SqliteDriver.dialect(), graph, &table, &action, Duration::from_secs(5)).await;
+        executor::run(conn.as_mut(), SqliteDriver.dialect(), graph, &table, &action, &RunOptions::default()).await;
     assert!(report.error.is_none(), "retort {action:?}: {:?}", report.error);
     conn.close().await.unwrap();
 }

@@ -3,11 +3,10 @@
 //! its version row, non-transactional revisions, and version-row races.
 
 use std::path::Path;
-use std::time::Duration;
 
 use proptest::prelude::*;
 use retort_core::driver::{ConnectOptions, Connection, Driver, VersionTable};
-use retort_core::executor::{self, Action, Report, RunError};
+use retort_core::executor::{self, Action, Report, RunError, RunOptions};
 use retort_core::graph::Graph;
 use retort_core::script;
 use retort_sqlite::SqliteDriver;
@@ -28,13 +27,14 @@ async fn connect(dir: &Path) -> Box<dyn Connection> {
         base_dir: dir.to_path_buf(),
         application_name: "test".into(),
         writes: true,
+        ..Default::default()
     };
     SqliteDriver.connect(&options).await.expect("connect")
 }
 
 async fn run(conn: &mut dyn Connection, graph: &Graph, action: Action) -> Report {
     let table = VersionTable::for_target("default");
-    executor::run(conn, SqliteDriver.dialect(), graph, &table, &action, Duration::from_secs(5)).await
+    executor::run(conn, SqliteDriver.dialect(), graph, &table, &action, &RunOptions::default()).await
 }
 
 /// Rows of a text query, read through a second connection to the same file.

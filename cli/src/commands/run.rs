@@ -3,8 +3,8 @@
 
 use anyhow::{Result, bail};
 use retort_config::Database;
-use retort_core::driver::ConnectOptions;
-use retort_core::executor::{self, Action, Report, RunError};
+use retort_core::driver::{self, ConnectOptions};
+use retort_core::executor::{self, Action, Report, RunError, RunOptions};
 use retort_core::graph::Graph;
 use serde_json::{Value, json};
 
@@ -27,8 +27,10 @@ fn connect_options(ctx: &Context, db: &Database, writes: bool) -> ConnectOptions
     ConnectOptions {
         url: db.url.clone(),
         base_dir: ctx.config.base_dir.clone(),
-        application_name: "retort".into(),
+        application_name: db.application_name.clone(),
         writes,
+        statement_timeout: db.statement_timeout,
+        ddl_lock_timeout: db.ddl_lock_timeout,
     }
 }
 
@@ -40,7 +42,7 @@ pub(super) async fn read_rows(global: &Global, db: &Database) -> Result<Vec<Stri
         .connect(&connect_options(&ctx, db, false))
         .await
         .map_err(|e| anyhow::anyhow!("database `{}`: {e}", db.name))?;
-    let rows = conn.read_versions(&context::version_table(db)).await?;
+    let rows = driver::read_versions(conn.as_mut(), driver.dialect(), &context::version_table(db)).await?;
     conn.close().await?;
     Ok(rows.unwrap_or_default())
 }
@@ -62,7 +64,8 @@ async fn run_one(ctx: &Context, db: &Database, action: &Action) -> Outcome {
         Err(e) => return Outcome { error: Some((e.to_string(), Exit::TargetFailed)), graph: Some(graph), ..outcome },
     };
     let table = context::version_table(db);
-    let report = executor::run(conn.as_mut(), driver.dialect(), &graph, &table, action, ctx.config.lock_timeout).await;
+    let options = RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() };
+    let report = executor::run(conn.as_mut(), driver.dialect(), &graph, &table, action, &options).await;
     let _ = conn.close().await;
     outcome.error = report.error.as_ref().map(|e| (e.to_string(), exit_for(e)));
     outcome.graph = Some(graph);
@@ -102,6 +105,7 @@ fn target_json(o: &Outcome, extra: Option<(&str, Value)>) -> Value {
         "before": report.map(|r| r.before.clone()).unwrap_or_default(),
         "after": report.map(|r| r.after.clone()).unwrap_or_default(),
         "steps": report.map(|r| json!(r.steps)).unwrap_or(json!([])),
+        "notes": report.map(|r| r.notes.clone()).unwrap_or_default(),
         "error": o.error.as_ref().map(|(message, _)| message.clone()),
     });
     if let Some((key, extra)) = extra {
@@ -118,6 +122,9 @@ fn print_runs(global: &Global, outcomes: &[Outcome]) -> Exit {
         return code;
     }
     for o in outcomes {
+        for note in o.report.iter().flat_map(|r| &r.notes) {
+            println!("{}: note: {note}", o.target);
+        }
         for step in o.report.iter().flat_map(|r| &r.steps) {
             let message =
                 o.graph.as_ref().and_then(|g| g.index_of(&step.revision).map(|i| g.revision(i).message.clone()));

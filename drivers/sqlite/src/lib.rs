@@ -10,10 +10,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, quote_literal,
-};
-use retort_core::plan::VersionOp;
+use retort_core::driver::{Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable};
+use retort_core::split::Flavor;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, Connection as _, Row};
 
@@ -21,51 +19,17 @@ use sqlx::{AssertSqlSafe, Connection as _, Row};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SqliteDriver;
 
-/// SQLite's SQL for the version table.
+/// SQLite's SQL: the standard defaults, split with SQLite's lexical rules.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SqliteDialect;
-
-fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn table_name(table: &VersionTable) -> String {
-    match &table.schema {
-        Some(schema) => format!("{}.{}", ident(schema), ident(&table.name)),
-        None => ident(&table.name),
-    }
-}
 
 impl Dialect for SqliteDialect {
     fn capabilities(&self) -> Capabilities {
         Capabilities { transactional_ddl: true, run_lock: false }
     }
 
-    fn create_version_table(&self, table: &VersionTable) -> String {
-        format!(
-            "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
-            table_name(table),
-            ident(&format!("{}_pkc", table.name))
-        )
-    }
-
-    fn drop_version_table(&self, table: &VersionTable) -> String {
-        format!("DROP TABLE {}", table_name(table))
-    }
-
-    fn version_op(&self, table: &VersionTable, op: &VersionOp) -> String {
-        let t = table_name(table);
-        match op {
-            VersionOp::Insert(id) => format!("INSERT INTO {t} (version_num) VALUES ({})", quote_literal(id)),
-            VersionOp::Delete(id) => format!("DELETE FROM {t} WHERE version_num = {}", quote_literal(id)),
-            VersionOp::Update { from, to } => {
-                format!(
-                    "UPDATE {t} SET version_num = {} WHERE version_num = {}",
-                    quote_literal(to),
-                    quote_literal(from)
-                )
-            }
-        }
+    fn flavor(&self) -> Flavor {
+        Flavor::Sqlite
     }
 }
 
@@ -121,6 +85,21 @@ fn sql_error(e: sqlx::Error) -> DriverError {
     DriverError::Sql(e.to_string())
 }
 
+/// A row as text: SQLite's dynamic types are read as text, integers and reals printed.
+fn text_row(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<Option<String>>, DriverError> {
+    (0..row.len())
+        .map(|i| {
+            if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                return Ok(v);
+            }
+            if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                return Ok(v.map(|v| v.to_string()));
+            }
+            row.try_get::<Option<f64>, _>(i).map(|v| v.map(|v| v.to_string())).map_err(sql_error)
+        })
+        .collect()
+}
+
 #[async_trait]
 impl Connection for SqliteConn {
     async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
@@ -140,24 +119,22 @@ impl Connection for SqliteConn {
         self.execute("ROLLBACK").await.map(drop)
     }
 
-    async fn read_versions(&mut self, table: &VersionTable) -> Result<Option<Vec<String>>, DriverError> {
+    async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError> {
+        let rows = sqlx::query(AssertSqlSafe(sql.to_string())).fetch_all(&mut self.conn).await.map_err(sql_error)?;
+        rows.iter().map(text_row).collect()
+    }
+
+    async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError> {
         let master = match &table.schema {
-            Some(schema) => format!("{}.sqlite_master", ident(schema)),
+            Some(schema) => format!("{}.sqlite_master", SqliteDialect.quote_ident(schema)),
             None => "sqlite_master".to_string(),
         };
-        let exists = sqlx::query(AssertSqlSafe(format!("SELECT 1 FROM {master} WHERE type = 'table' AND name = ?")))
+        let found = sqlx::query(AssertSqlSafe(format!("SELECT 1 FROM {master} WHERE type = 'table' AND name = ?")))
             .bind(&table.name)
             .fetch_optional(&mut self.conn)
             .await
             .map_err(sql_error)?;
-        if exists.is_none() {
-            return Ok(None);
-        }
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT version_num FROM {}", table_name(table))))
-            .fetch_all(&mut self.conn)
-            .await
-            .map_err(sql_error)?;
-        rows.iter().map(|r| r.try_get::<String, _>(0).map_err(sql_error)).collect::<Result<_, _>>().map(Some)
+        Ok(found.is_some())
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
