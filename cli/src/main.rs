@@ -14,6 +14,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // tiberius brings aws-lc-rs while the other drivers use ring; with both linked,
+    // rustls cannot pick a provider by itself and mysql_async's TLS setup panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = args::Cli::parse();
     let format = cli.global.format;
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -5,12 +5,24 @@ use retort_core::driver::{Driver, mask_password};
 
 #[cfg(feature = "sqlite")]
 static SQLITE: retort_sqlite::SqliteDriver = retort_sqlite::SqliteDriver;
+#[cfg(feature = "postgres")]
+static POSTGRES: retort_postgres::PostgresDriver = retort_postgres::PostgresDriver;
+#[cfg(feature = "mysql")]
+static MYSQL: retort_mysql::MysqlDriver = retort_mysql::MysqlDriver;
+#[cfg(feature = "mssql")]
+static MSSQL: retort_mssql::MssqlDriver = retort_mssql::MssqlDriver;
 
 /// Every built-in driver.
 pub fn drivers() -> Vec<&'static dyn Driver> {
     vec![
         #[cfg(feature = "sqlite")]
         &SQLITE,
+        #[cfg(feature = "postgres")]
+        &POSTGRES,
+        #[cfg(feature = "mysql")]
+        &MYSQL,
+        #[cfg(feature = "mssql")]
+        &MSSQL,
     ]
 }
 

@@ -87,8 +87,8 @@ pub enum RunError {
     #[error("{verb} {revision} failed at statement {statement} of {total} (line {line}), rolled back: {source}")]
     Step { verb: &'static str, revision: String, statement: usize, total: usize, line: usize, source: DriverError },
     #[error(
-        "{verb} {revision} failed at statement {statement} of {total} (line {line}); statements 1-{ran} ran and stay applied (no transaction), a re-run resumes at statement {statement}: {source}",
-        ran = .statement - 1
+        "{verb} {revision} failed at statement {statement} of {total} (line {line}); {ran}, a re-run resumes at statement {statement}: {source}",
+        ran = if *.statement > 1 { format!("statements 1-{} ran and stay applied (no transaction)", .statement - 1) } else { "no statement ran".to_string() }
     )]
     StepPartial {
         verb: &'static str,

@@ -1,1 +1,280 @@
-//! placeholder
+//! retort-mssql: SQL Server over tiberius with rustls.
+//!
+//! Transactional DDL, so a revision and its version row commit together. Revision
+//! bodies are split into `GO` batches, each sent as one batch (T-SQL batches may
+//! hold several statements). The run lock is `sp_getapplock` owned by the session.
+//!
+//! URLs: `mssql://user:password@host:1433/database` (or `sqlserver://`), with
+//! `?trust_server_certificate=true` for development servers with self-signed
+//! certificates and `?encrypt=false` to turn TLS off.
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use retort_core::driver::{
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, redact,
+};
+use retort_core::split::Flavor;
+use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+/// The SQL Server driver.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MssqlDriver;
+
+/// SQL Server's SQL: `[bracketed]` identifiers, `GO` batches.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MssqlDialect;
+
+impl Dialect for MssqlDialect {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { transactional_ddl: true, run_lock: true }
+    }
+
+    fn flavor(&self) -> Flavor {
+        Flavor::SqlServer
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("[{}]", name.replace(']', "]]"))
+    }
+
+    fn offline_transaction(&self) -> (&'static str, &'static str) {
+        ("BEGIN TRANSACTION;\nGO", "COMMIT;\nGO")
+    }
+
+    fn offline_terminator(&self) -> &'static str {
+        ";\nGO"
+    }
+}
+
+/// A parsed `mssql://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MssqlUrl {
+    pub host: String,
+    pub port: u16,
+    pub database: Option<String>,
+    pub user: String,
+    pub password: String,
+    pub trust_server_certificate: bool,
+    pub encrypt: bool,
+}
+
+/// Parses `mssql://user:password@host:port/database?options`.
+pub fn parse_url(url: &str) -> Result<MssqlUrl, String> {
+    let rest = url
+        .strip_prefix("mssql://")
+        .or_else(|| url.strip_prefix("sqlserver://"))
+        .ok_or("a SQL Server URL starts with mssql:// or sqlserver://")?;
+    let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, database) = main.split_once('/').unwrap_or((main, ""));
+    let (userinfo, hostport) = authority.rsplit_once('@').ok_or("the URL needs user:password@host")?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad port `{p}`"))?),
+        None => (hostport, 1433),
+    };
+    let flag = |name: &str, default: bool| {
+        query
+            .split('&')
+            .find_map(|kv| kv.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+            .map_or(default, |v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "1"))
+    };
+    Ok(MssqlUrl {
+        host: host.to_string(),
+        port,
+        database: (!database.is_empty()).then(|| database.to_string()),
+        user: decode(user),
+        password: decode(password),
+        trust_server_certificate: flag("trust_server_certificate", false) || flag("trustservercertificate", false),
+        encrypt: flag("encrypt", true),
+    })
+}
+
+fn decode(text: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[async_trait]
+impl Driver for MssqlDriver {
+    fn name(&self) -> &'static str {
+        "mssql"
+    }
+
+    fn schemes(&self) -> &'static [&'static str] {
+        &["mssql", "sqlserver"]
+    }
+
+    fn dialect(&self) -> &dyn Dialect {
+        &MssqlDialect
+    }
+
+    async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
+        let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
+        let url = parse_url(&options.url).map_err(fail)?;
+        let mut config = Config::new();
+        config.host(&url.host);
+        config.port(url.port);
+        if let Some(db) = &url.database {
+            config.database(db);
+        }
+        config.application_name(&options.application_name);
+        config.authentication(AuthMethod::sql_server(&url.user, &url.password));
+        if url.trust_server_certificate {
+            config.trust_cert();
+        }
+        if !url.encrypt {
+            config.encryption(EncryptionLevel::NotSupported);
+        }
+        let tcp = TcpStream::connect(config.get_addr()).await.map_err(|e| fail(e.to_string()))?;
+        tcp.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
+        let client = Client::connect(config, tcp.compat_write()).await.map_err(|e| fail(e.to_string()))?;
+        let mut conn = MsConn { client };
+        if let Some(timeout) = options.ddl_lock_timeout {
+            conn.execute(&format!("SET LOCK_TIMEOUT {}", timeout.as_millis())).await?;
+        }
+        Ok(Box::new(conn))
+    }
+}
+
+/// One open SQL Server session.
+struct MsConn {
+    client: Client<Compat<TcpStream>>,
+}
+
+/// Maps a server error: 1222 (lock request time out) is worth a retry.
+fn sql_error(e: tiberius::error::Error) -> DriverError {
+    match &e {
+        tiberius::error::Error::Server(token) if token.code() == 1222 => {
+            DriverError::LockNotAvailable(token.to_string())
+        }
+        _ => DriverError::Sql(e.to_string()),
+    }
+}
+
+fn text(data: &ColumnData<'static>) -> Option<String> {
+    match data {
+        ColumnData::String(s) => s.as_ref().map(|s| s.to_string()),
+        ColumnData::I32(v) => v.map(|v| v.to_string()),
+        ColumnData::I64(v) => v.map(|v| v.to_string()),
+        ColumnData::I16(v) => v.map(|v| v.to_string()),
+        ColumnData::U8(v) => v.map(|v| v.to_string()),
+        ColumnData::Bit(v) => v.map(|v| v.to_string()),
+        other => <&str>::from_sql(other).ok().flatten().map(str::to_string),
+    }
+}
+
+#[async_trait]
+impl Connection for MsConn {
+    async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
+        let result = self.client.execute(sql, &[]).await.map_err(sql_error)?;
+        Ok(result.total())
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError> {
+        let stream = self.client.simple_query(sql).await.map_err(sql_error)?;
+        let rows = stream.into_first_result().await.map_err(sql_error)?;
+        Ok(rows.into_iter().map(|row| row.into_iter().map(|c| text(&c)).collect()).collect())
+    }
+
+    async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError> {
+        let stream = self
+            .client
+            .query("SELECT CASE WHEN OBJECT_ID(@P1, 'U') IS NULL THEN 0 ELSE 1 END", &[&MssqlDialect.table_name(table)])
+            .await
+            .map_err(sql_error)?;
+        let row = stream.into_row().await.map_err(sql_error)?;
+        Ok(row.and_then(|r| r.get::<i32, _>(0)) == Some(1))
+    }
+
+    async fn begin(&mut self) -> Result<(), DriverError> {
+        self.execute("BEGIN TRANSACTION").await.map(drop)
+    }
+
+    async fn commit(&mut self) -> Result<(), DriverError> {
+        self.execute("COMMIT").await.map(drop)
+    }
+
+    async fn rollback(&mut self) -> Result<(), DriverError> {
+        self.execute("IF @@TRANCOUNT > 0 ROLLBACK").await.map(drop)
+    }
+
+    async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
+        let started = Instant::now();
+        let resource = format!("retort:{}", MssqlDialect.table_name(table));
+        let sql = "DECLARE @r int; EXEC @r = sp_getapplock @Resource = @P1, @LockMode = 'Exclusive', \
+                   @LockOwner = 'Session', @LockTimeout = @P2; SELECT @r";
+        let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        let stream = self.client.query(sql, &[&resource, &millis]).await.map_err(sql_error)?;
+        let status = stream.into_row().await.map_err(sql_error)?.and_then(|r| r.get::<i32, _>(0));
+        match status {
+            Some(s) if s >= 0 => Ok(()),
+            _ => Err(DriverError::LockTimeout { waited: started.elapsed(), holder: None }),
+        }
+    }
+
+    async fn unlock(&mut self, table: &VersionTable) -> Result<(), DriverError> {
+        let resource = format!("retort:{}", MssqlDialect.table_name(table));
+        self.client
+            .execute("EXEC sp_releaseapplock @Resource = @P1, @LockOwner = 'Session'", &[&resource])
+            .await
+            .map_err(sql_error)?;
+        Ok(())
+    }
+
+    async fn close(self: Box<Self>) -> Result<(), DriverError> {
+        self.client.close().await.map_err(sql_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use retort_core::plan::VersionOp;
+
+    #[test]
+    fn parses_urls() {
+        let u = parse_url("mssql://sa:p%40ss@db.local:14330/app?trust_server_certificate=true").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.database.as_deref()), ("db.local", 14330, Some("app")));
+        assert_eq!((u.user.as_str(), u.password.as_str()), ("sa", "p@ss"));
+        assert!(u.trust_server_certificate && u.encrypt);
+        let u = parse_url("sqlserver://sa:x@h?encrypt=false").unwrap();
+        assert_eq!((u.port, u.database), (1433, None));
+        assert!(!u.encrypt);
+        assert!(parse_url("postgres://x@y/z").is_err());
+        assert!(parse_url("mssql://h:notaport/db").is_err());
+    }
+
+    #[test]
+    fn dialect_renders_brackets_and_go() {
+        let t = VersionTable { name: "alembic_version".into(), schema: Some("dbo".into()) };
+        assert_eq!(MssqlDialect.table_name(&t), "[dbo].[alembic_version]");
+        assert_eq!(
+            MssqlDialect.version_op(&t, &VersionOp::Update { from: "a".into(), to: "b".into() }),
+            "UPDATE [dbo].[alembic_version] SET version_num = 'b' WHERE version_num = 'a'"
+        );
+        assert!(MssqlDialect.create_version_table(&t).contains("CONSTRAINT [alembic_version_pkc] PRIMARY KEY"));
+        assert_eq!(MssqlDialect.offline_terminator(), ";\nGO");
+    }
+}

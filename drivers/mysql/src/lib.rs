@@ -1,1 +1,219 @@
-//! placeholder
+//! retort-mysql: MySQL and MariaDB over mysql_async with rustls.
+//!
+//! DDL commits implicitly there, so the dialect declares `transactional_ddl: false`
+//! and the executor runs every revision statement by statement, recording progress,
+//! and reports exactly which statements ran when one fails. The run lock is
+//! `GET_LOCK`, released with `RELEASE_LOCK` (and by the server if the session dies).
+#![forbid(unsafe_code)]
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, Value};
+use retort_core::driver::{
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, redact,
+};
+use retort_core::split::Flavor;
+
+/// The MySQL / MariaDB driver.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MysqlDriver;
+
+/// MySQL's SQL: backtick identifiers, no transactional DDL.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MysqlDialect;
+
+impl Dialect for MysqlDialect {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { transactional_ddl: false, run_lock: true }
+    }
+
+    fn flavor(&self) -> Flavor {
+        Flavor::MySql
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+
+    fn offline_transaction(&self) -> (&'static str, &'static str) {
+        ("START TRANSACTION;", "COMMIT;")
+    }
+}
+
+/// `mariadb://` is accepted as a synonym; mysql_async wants `mysql://`.
+fn mysql_url(url: &str) -> String {
+    match url.strip_prefix("mariadb://") {
+        Some(rest) => format!("mysql://{rest}"),
+        None => url.to_string(),
+    }
+}
+
+#[async_trait]
+impl Driver for MysqlDriver {
+    fn name(&self) -> &'static str {
+        "mysql"
+    }
+
+    fn schemes(&self) -> &'static [&'static str] {
+        &["mysql", "mariadb"]
+    }
+
+    fn dialect(&self) -> &dyn Dialect {
+        &MysqlDialect
+    }
+
+    async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
+        let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
+        let opts = Opts::from_url(&mysql_url(&options.url)).map_err(|e| fail(e.to_string()))?;
+        let conn = Conn::new(opts).await.map_err(|e| fail(e.to_string()))?;
+        let mut conn = MyConn { conn };
+        if let Some(timeout) = options.statement_timeout {
+            // MariaDB and MySQL name this differently; each ignores the other's.
+            let _ = conn.execute(&format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())).await;
+            let _ = conn.execute(&format!("SET SESSION max_execution_time = {}", timeout.as_millis())).await;
+        }
+        if let Some(timeout) = options.ddl_lock_timeout {
+            conn.execute(&format!("SET SESSION lock_wait_timeout = {}", timeout.as_secs().max(1))).await?;
+        }
+        Ok(Box::new(conn))
+    }
+}
+
+/// One open MySQL session.
+struct MyConn {
+    conn: Conn,
+}
+
+/// Maps a server error: 1205 (lock wait timeout) is worth a retry.
+fn sql_error(e: mysql_async::Error) -> DriverError {
+    match &e {
+        mysql_async::Error::Server(server) => {
+            let text = format!("{} (error {}, SQLSTATE {})", server.message, server.code, server.state);
+            if server.code == 1205 { DriverError::LockNotAvailable(text) } else { DriverError::Sql(text) }
+        }
+        _ => DriverError::Sql(e.to_string()),
+    }
+}
+
+fn text(value: Value) -> Option<String> {
+    match value {
+        Value::NULL => None,
+        Value::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Value::Int(v) => Some(v.to_string()),
+        Value::UInt(v) => Some(v.to_string()),
+        Value::Float(v) => Some(v.to_string()),
+        Value::Double(v) => Some(v.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// The `GET_LOCK` name of a version table (at most 64 characters).
+fn lock_name(table: &VersionTable) -> String {
+    let name = format!("retort:{}", MysqlDialect.table_name(table));
+    if name.len() <= 64 {
+        return name;
+    }
+    let hash =
+        name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+    format!("retort:{hash:016x}")
+}
+
+impl MyConn {
+    async fn lock_holder(&mut self, name: &str) -> Option<String> {
+        let id: Option<u64> = self.conn.exec_first("SELECT IS_USED_LOCK(?)", (name,)).await.ok()?.flatten();
+        let id = id?;
+        let row: Option<(String, String, u64)> = self
+            .conn
+            .exec_first("SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = ?", (id,))
+            .await
+            .ok()?;
+        Some(match row {
+            Some((user, host, time)) => format!("connection {id} ({user}@{host}, {time} s in its current state)"),
+            None => format!("connection {id}"),
+        })
+    }
+}
+
+#[async_trait]
+impl Connection for MyConn {
+    async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
+        self.conn.query_drop(sql).await.map_err(sql_error)?;
+        Ok(self.conn.affected_rows())
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError> {
+        let rows: Vec<mysql_async::Row> = self.conn.query(sql).await.map_err(sql_error)?;
+        Ok(rows.into_iter().map(|row| row.unwrap().into_iter().map(text).collect()).collect())
+    }
+
+    async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError> {
+        let sql =
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ?";
+        let found: Option<u8> =
+            self.conn.exec_first(sql, (table.schema.clone(), table.name.clone())).await.map_err(sql_error)?;
+        Ok(found.is_some())
+    }
+
+    async fn begin(&mut self) -> Result<(), DriverError> {
+        self.execute("START TRANSACTION").await.map(drop)
+    }
+
+    async fn commit(&mut self) -> Result<(), DriverError> {
+        self.execute("COMMIT").await.map(drop)
+    }
+
+    async fn rollback(&mut self) -> Result<(), DriverError> {
+        self.execute("ROLLBACK").await.map(drop)
+    }
+
+    async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
+        let name = lock_name(table);
+        let started = Instant::now();
+        let got: Option<i64> = self
+            .conn
+            .exec_first("SELECT GET_LOCK(?, ?)", (&name, timeout.as_secs_f64()))
+            .await
+            .map_err(sql_error)?
+            .flatten();
+        if got == Some(1) {
+            return Ok(());
+        }
+        let holder = self.lock_holder(&name).await;
+        Err(DriverError::LockTimeout { waited: started.elapsed(), holder })
+    }
+
+    async fn unlock(&mut self, table: &VersionTable) -> Result<(), DriverError> {
+        self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (lock_name(table),)).await.map_err(sql_error)
+    }
+
+    async fn close(self: Box<Self>) -> Result<(), DriverError> {
+        self.conn.disconnect().await.map_err(sql_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mariadb_urls_are_mysql_urls() {
+        assert_eq!(mysql_url("mariadb://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
+        assert_eq!(mysql_url("mysql://root@h/d"), "mysql://root@h/d");
+    }
+
+    #[test]
+    fn lock_names_fit_in_64_characters() {
+        let long = VersionTable { name: "v".repeat(80), schema: Some("tenant".into()) };
+        assert!(lock_name(&long).len() <= 64);
+        let short = VersionTable { name: "alembic_version_default".into(), schema: None };
+        assert_eq!(lock_name(&short), "retort:`alembic_version_default`");
+    }
+
+    #[test]
+    fn identifiers_use_backticks() {
+        let t = VersionTable { name: "alembic_version".into(), schema: Some("app".into()) };
+        assert_eq!(MysqlDialect.table_name(&t), "`app`.`alembic_version`");
+    }
+}
