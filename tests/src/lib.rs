@@ -55,3 +55,148 @@ pub fn write_py_revision(
     std::fs::create_dir_all(path.parent().expect("file in a folder")).expect("create folder");
     std::fs::write(path, text).expect("write revision");
 }
+
+/// Databases the driver suites run against, each test on a database of its own.
+pub mod servers {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use retort_core::driver::{ConnectOptions, Connection, Driver};
+
+    /// A database engine under test.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Sqlite,
+        Postgres,
+        Mariadb,
+        Mssql,
+    }
+
+    /// A fresh, empty database of one kind.
+    pub struct TestDb {
+        pub kind: Kind,
+        pub url: String,
+        pub driver: &'static dyn Driver,
+        admin_url: String,
+        name: String,
+        /// Holds the SQLite file (and revision folders) alive.
+        pub dir: tempfile::TempDir,
+    }
+
+    static SQLITE: retort_sqlite::SqliteDriver = retort_sqlite::SqliteDriver;
+    static POSTGRES: retort_postgres::PostgresDriver = retort_postgres::PostgresDriver;
+    static MYSQL: retort_mysql::MysqlDriver = retort_mysql::MysqlDriver;
+    static MSSQL: retort_mssql::MssqlDriver = retort_mssql::MssqlDriver;
+
+    /// The server URL used to create test databases.
+    pub fn admin_url(kind: Kind) -> Option<String> {
+        let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+        match kind {
+            Kind::Sqlite => Some(String::new()),
+            Kind::Postgres => Some(env("RETORT_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")),
+            Kind::Mariadb => Some(env("RETORT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")),
+            Kind::Mssql => std::env::var("RETORT_TEST_MSSQL_URL").ok(),
+        }
+    }
+
+    fn driver(kind: Kind) -> &'static dyn Driver {
+        match kind {
+            Kind::Sqlite => &SQLITE,
+            Kind::Postgres => &POSTGRES,
+            Kind::Mariadb => &MYSQL,
+            Kind::Mssql => &MSSQL,
+        }
+    }
+
+    /// `url` with its database (path) replaced by `database`.
+    fn with_database(url: &str, database: &str) -> String {
+        let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+        let mut out = format!("{}/{database}", &base[..path_start]);
+        if let Some(q) = query {
+            out.push('?');
+            out.push_str(q);
+        }
+        out
+    }
+
+    fn unique_name() -> String {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        format!("retort_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    impl TestDb {
+        /// Creates a fresh database; `None` only for SQL Server without `RETORT_TEST_MSSQL_URL`.
+        pub async fn create(kind: Kind) -> Option<TestDb> {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let admin_url = admin_url(kind)?;
+            let dir = tempfile::tempdir().expect("tempdir");
+            let name = unique_name();
+            let url = match kind {
+                Kind::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+                _ => with_database(&admin_url, &name),
+            };
+            let db = TestDb { kind, url, driver: driver(kind), admin_url, name, dir };
+            if kind != Kind::Sqlite {
+                let mut admin = db.admin().await;
+                let quoted = db.driver.dialect().quote_ident(&db.name);
+                admin.execute(&format!("CREATE DATABASE {quoted}")).await.expect("create test database");
+                admin.close().await.expect("close");
+            }
+            Some(db)
+        }
+
+        async fn admin(&self) -> Box<dyn Connection> {
+            let options = ConnectOptions { url: self.admin_url.clone(), writes: true, ..Default::default() };
+            self.driver.connect(&options).await.unwrap_or_else(|e| panic!("{:?} server not reachable: {e}", self.kind))
+        }
+
+        /// Options for connecting to this database.
+        pub fn options(&self) -> ConnectOptions {
+            ConnectOptions {
+                url: self.url.clone(),
+                base_dir: self.dir.path().to_path_buf(),
+                application_name: "retort-tests".into(),
+                writes: true,
+                ..Default::default()
+            }
+        }
+
+        /// A new connection to this database.
+        pub async fn connect(&self) -> Box<dyn Connection> {
+            self.driver.connect(&self.options()).await.expect("connect to test database")
+        }
+
+        /// A folder for revision files (`<dir>/scripts/versions`).
+        pub fn scripts(&self) -> PathBuf {
+            self.dir.path().join("scripts")
+        }
+
+        /// Drops the database.
+        pub async fn drop_database(self) {
+            if self.kind == Kind::Sqlite {
+                return;
+            }
+            let mut admin = self.admin().await;
+            let quoted = self.driver.dialect().quote_ident(&self.name);
+            if self.kind == Kind::Postgres {
+                let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")).await;
+            } else {
+                let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {quoted}")).await;
+            }
+            let _ = admin.close().await;
+        }
+    }
+
+    /// Writes a `.sql` revision into `<scripts>/versions/<file>`.
+    pub fn write_revision(scripts: &Path, id: &str, parents: &[&str], header: &str, up: &str, down: &str) {
+        let versions = scripts.join("versions");
+        std::fs::create_dir_all(&versions).expect("mkdir");
+        let text = format!(
+            "-- {id}\n-- Revision ID: {id}\n-- Revises: {}\n{header}\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n",
+            parents.join(", ")
+        );
+        std::fs::write(versions.join(format!("{id}.sql")), text).expect("write revision");
+    }
+}

@@ -25,7 +25,7 @@ pub struct SqliteDialect;
 
 impl Dialect for SqliteDialect {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { transactional_ddl: true, run_lock: false }
+        Capabilities { transactional_ddl: true, run_lock: true }
     }
 
     fn flavor(&self) -> Flavor {
@@ -63,7 +63,7 @@ impl Driver for SqliteDriver {
         // A read-only command on a file that does not exist yet sees an empty
         // in-memory database instead of creating the file.
         let path = database_path(&options.url, &options.base_dir)?.filter(|p| options.writes || p.exists());
-        let connect_options = match path {
+        let connect_options = match &path {
             Some(path) => SqliteConnectOptions::new().filename(path),
             None => {
                 SqliteConnectOptions::from_str("sqlite::memory:").map_err(|e| DriverError::Connect(e.to_string()))?
@@ -72,13 +72,17 @@ impl Driver for SqliteDriver {
         let connect_options = connect_options.create_if_missing(true).busy_timeout(Duration::from_secs(30));
         let conn =
             SqliteConnection::connect_with(&connect_options).await.map_err(|e| DriverError::Connect(e.to_string()))?;
-        Ok(Box::new(SqliteConn { conn }))
+        Ok(Box::new(SqliteConn { conn, path, lock: None }))
     }
 }
 
 /// One open SQLite database.
 struct SqliteConn {
     conn: SqliteConnection,
+    /// The database file; `None` in memory.
+    path: Option<PathBuf>,
+    /// The run lock: an OS file lock on `<database>.retort-lock`, held while open.
+    lock: Option<std::fs::File>,
 }
 
 fn sql_error(e: sqlx::Error) -> DriverError {
@@ -135,6 +139,44 @@ impl Connection for SqliteConn {
             .await
             .map_err(sql_error)?;
         Ok(found.is_some())
+    }
+
+    /// SQLite allows one writer at a time but per-revision transactions would let two
+    /// runners interleave; an exclusive OS lock on a file beside the database keeps
+    /// a second runner waiting for the whole run.
+    async fn lock(&mut self, _table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let lock_path = path.with_extension("retort-lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| DriverError::Other(format!("{}: {e}", lock_path.display())))?;
+        let started = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    self.lock = Some(file);
+                    return Ok(());
+                }
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder = Some(format!("another process holds {}", lock_path.display()));
+                    return Err(DriverError::LockTimeout { waited: started.elapsed(), holder });
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(DriverError::Other(format!("{}: {e}", lock_path.display())));
+                }
+            }
+        }
+    }
+
+    async fn unlock(&mut self, _table: &VersionTable) -> Result<(), DriverError> {
+        self.lock = None;
+        Ok(())
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {

@@ -1,0 +1,194 @@
+//! One suite, every driver: each test body below runs against SQLite, the real
+//! PostgreSQL and the real MariaDB on this machine (and SQL Server when
+//! `RETORT_TEST_MSSQL_URL` is set), each on a fresh database of its own.
+
+use std::time::Duration;
+
+use retort_core::driver::{self, Connection, DriverError, VersionTable};
+use retort_core::executor::{self, Action, Report, RunError, RunOptions};
+use retort_core::graph::Graph;
+use retort_core::script;
+use retort_tests::servers::{Kind, TestDb, write_revision};
+
+/// Runs one async test body against every database kind.
+macro_rules! every_driver {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { run(Kind::Sqlite, super::$name).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { run(Kind::Postgres, super::$name).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb() { run(Kind::Mariadb, super::$name).await }
+            /// Runs only where `RETORT_TEST_MSSQL_URL` names a SQL Server.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mssql() { run(Kind::Mssql, super::$name).await }
+        })*
+    };
+}
+
+async fn run<F, Fut>(kind: Kind, body: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: std::future::Future<Output = TestDb>,
+{
+    let Some(db) = TestDb::create(kind).await else {
+        eprintln!("RETORT_TEST_MSSQL_URL is not set: no SQL Server to test against");
+        return;
+    };
+    body(db).await.drop_database().await;
+}
+
+every_driver!(
+    upgrade_and_downgrade_round_trip,
+    failing_statement_is_reported_with_what_ran,
+    non_transactional_revision_resumes_after_last_success,
+    read_only_reads_create_nothing,
+    run_lock_times_out_naming_the_target_holder,
+);
+
+fn table() -> VersionTable {
+    VersionTable::for_target("default")
+}
+
+fn graph(db: &TestDb) -> Graph {
+    Graph::new(script::load(&db.scripts()).expect("load")).expect("graph")
+}
+
+async fn apply(conn: &mut dyn Connection, db: &TestDb, action: Action) -> Report {
+    let options = RunOptions { lock_timeout: Duration::from_secs(5), ..RunOptions::default() };
+    executor::run(conn, db.driver.dialect(), &graph(db), &table(), &action, &options).await
+}
+
+async fn exists(conn: &mut dyn Connection, name: &str) -> bool {
+    conn.table_exists(&VersionTable { name: name.into(), schema: None }).await.expect("table_exists")
+}
+
+async fn upgrade_and_downgrade_round_trip(db: TestDb) -> TestDb {
+    let s = db.scripts();
+    write_revision(&s, "aaaa00000001", &[], "", "CREATE TABLE t_one (id INTEGER)", "DROP TABLE t_one");
+    write_revision(
+        &s,
+        "bbbb00000001",
+        &["aaaa00000001"],
+        "",
+        "CREATE TABLE t_two (id INTEGER);\nINSERT INTO t_two (id) VALUES (1)",
+        "DROP TABLE t_two",
+    );
+    write_revision(
+        &s,
+        "cccc00000001",
+        &["aaaa00000001"],
+        "",
+        "CREATE TABLE t_three (id INTEGER)",
+        "DROP TABLE t_three",
+    );
+    let mut conn = db.connect().await;
+    let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let mut after = report.after.clone();
+    after.sort();
+    assert_eq!(after, ["bbbb00000001", "cccc00000001"]);
+    for t in ["t_one", "t_two", "t_three"] {
+        assert!(exists(conn.as_mut(), t).await, "{t} exists");
+    }
+    let report = apply(conn.as_mut(), &db, Action::Downgrade("base".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(report.after.is_empty());
+    for t in ["t_one", "t_two", "t_three"] {
+        assert!(!exists(conn.as_mut(), t).await, "{t} dropped");
+    }
+    assert_eq!(driver::read_versions(conn.as_mut(), db.driver.dialect(), &table()).await.unwrap(), Some(vec![]));
+    conn.close().await.unwrap();
+    db
+}
+
+/// Transactional DDL (PostgreSQL, SQLite, SQL Server): the third statement fails
+/// and neither the first statement's table nor a version row remains. MySQL
+/// commits DDL as it goes: the error names statement 3 and says 1-2 ran.
+async fn failing_statement_is_reported_with_what_ran(db: TestDb) -> TestDb {
+    let s = db.scripts();
+    write_revision(&s, "aaaa00000001", &[], "", "CREATE TABLE t_ok (id INTEGER)", "DROP TABLE t_ok");
+    let body = "CREATE TABLE t_half (id INTEGER);\nINSERT INTO t_half (id) VALUES (1);\nINSERT INTO t_missing (id) VALUES (1);";
+    write_revision(&s, "bbbb00000001", &["aaaa00000001"], "", body, "DROP TABLE t_half");
+    let mut conn = db.connect().await;
+    let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
+    assert_eq!(report.after, ["aaaa00000001"], "the version row stays at the last good revision");
+    match (db.kind, report.error) {
+        (Kind::Mariadb, Some(RunError::StepPartial { statement: 3, total: 3, .. })) => {
+            assert!(exists(conn.as_mut(), "t_half").await, "MySQL committed the CREATE TABLE");
+        }
+        (Kind::Mariadb, other) => panic!("expected a part-way failure at statement 3, got {other:?}"),
+        (_, Some(RunError::Step { statement: 3, total: 3, line, .. })) => {
+            assert_eq!(line, 3);
+            assert!(!exists(conn.as_mut(), "t_half").await, "rolled back with its version row");
+        }
+        (_, other) => panic!("expected a rolled-back failure at statement 3, got {other:?}"),
+    }
+    conn.close().await.unwrap();
+    db
+}
+
+/// Statements run one by one in autocommit; after a failure at statement 3 is
+/// fixed out of band, the re-run starts at statement 3 (re-running 1 or 2 would
+/// fail: their tables exist) and says so.
+async fn non_transactional_revision_resumes_after_last_success(db: TestDb) -> TestDb {
+    let s = db.scripts();
+    let body = "CREATE TABLE t_n1 (id INTEGER);\nCREATE TABLE t_n2 (id INTEGER);\nINSERT INTO t_dep (id) VALUES (1);\nCREATE TABLE t_n3 (id INTEGER);";
+    write_revision(
+        &s,
+        "aaaa00000001",
+        &[],
+        "-- Transactional: false",
+        body,
+        "DROP TABLE t_n3;\nDROP TABLE t_n2;\nDROP TABLE t_n1;",
+    );
+    let mut conn = db.connect().await;
+    let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
+    assert!(matches!(report.error, Some(RunError::StepPartial { statement: 3, .. })), "{:?}", report.error);
+    assert!(report.after.is_empty(), "no version row before the last statement");
+    assert!(exists(conn.as_mut(), "t_n2").await);
+    conn.execute("CREATE TABLE t_dep (id INTEGER)").await.unwrap();
+    let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.after, ["aaaa00000001"]);
+    assert!(report.notes.iter().any(|n| n.contains("resuming after statement 2 of 4")), "{:?}", report.notes);
+    assert!(exists(conn.as_mut(), "t_n3").await);
+    let progress = conn.query("SELECT revision FROM alembic_version_default_progress").await.unwrap();
+    assert!(progress.is_empty(), "progress cleared with the version row");
+    conn.close().await.unwrap();
+    db
+}
+
+async fn read_only_reads_create_nothing(db: TestDb) -> TestDb {
+    write_revision(&db.scripts(), "aaaa00000001", &[], "", "CREATE TABLE t_x (id INTEGER)", "DROP TABLE t_x");
+    let mut conn = db.connect().await;
+    let report = apply(conn.as_mut(), &db, Action::Current).await;
+    assert!(report.error.is_none() && report.before.is_empty());
+    assert!(!conn.table_exists(&table()).await.unwrap(), "current created no version table");
+    conn.close().await.unwrap();
+    db
+}
+
+async fn run_lock_times_out_naming_the_target_holder(db: TestDb) -> TestDb {
+    let mut holder = db.connect().await;
+    holder.lock(&table(), Duration::from_secs(5)).await.expect("first runner locks");
+    let mut waiter = db.connect().await;
+    let started = std::time::Instant::now();
+    let error = waiter.lock(&table(), Duration::from_millis(600)).await.expect_err("second runner times out");
+    assert!(started.elapsed() >= Duration::from_millis(500), "waited for the timeout");
+    match &error {
+        DriverError::LockTimeout { holder: Some(who), .. } if db.kind == Kind::Postgres => {
+            assert!(who.contains("pid") && who.contains("retort-tests"), "{who}");
+        }
+        DriverError::LockTimeout { .. } => {}
+        other => panic!("expected a lock timeout, got {other:?}"),
+    }
+    holder.unlock(&table()).await.unwrap();
+    waiter.lock(&table(), Duration::from_secs(5)).await.expect("free after unlock");
+    waiter.unlock(&table()).await.unwrap();
+    holder.close().await.unwrap();
+    waiter.close().await.unwrap();
+    db
+}
