@@ -22,7 +22,7 @@ pub fn write_py_revision(
         match items {
             [] => "None".to_string(),
             [one] if single_as_str => format!("'{one}'"),
-            many if style % 2 == 0 => {
+            many if style.is_multiple_of(2) => {
                 format!("({},)", many.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", "))
             }
             many => format!("[{}]", many.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", ")),
