@@ -34,14 +34,14 @@ fn history(n: usize) -> Vec<Gen> {
         let parents = main_tip.iter().cloned().collect();
         revs.push(Gen { id: this.clone(), parents, label: None, depends: None });
         main_tip = Some(this.clone());
-        if revs.len() % 50 == 0 && revs.len() + 8 < n {
+        if revs.len().is_multiple_of(50) && revs.len() + 8 < n {
             let fork = this;
             let mut side_tip = fork.clone();
             for k in 0..(2 + revs.len() / 50 % 5) {
                 let side = id(i);
                 i += 1;
-                let label = (k == 0 && revs.len() % 500 == 0).then(|| format!("branch{}", revs.len()));
-                let depends = (k == 1 && revs.len() % 250 == 0).then(|| revs[revs.len() / 2].id.clone());
+                let label = (k == 0 && revs.len().is_multiple_of(500)).then(|| format!("branch{}", revs.len()));
+                let depends = (k == 1 && revs.len().is_multiple_of(250)).then(|| revs[revs.len() / 2].id.clone());
                 revs.push(Gen { id: side.clone(), parents: vec![side_tip.clone()], label, depends });
                 side_tip = side;
             }
