@@ -118,7 +118,8 @@ pub trait Dialect: Send + Sync {
 /// An error from a driver, with any password already removed from its text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DriverError {
-    #[error("cannot connect: {0}")]
+    /// The server could not be reached or refused the login; callers name the target.
+    #[error("{0}")]
     Connect(String),
     #[error("{0}")]
     Sql(String),

@@ -3,7 +3,7 @@
 
 use anyhow::{Result, bail};
 use retort_config::Database;
-use retort_core::driver::{self, ConnectOptions};
+use retort_core::driver::{self, ConnectOptions, mask_password};
 use retort_core::executor::{self, Action, Report, RunError, RunOptions};
 use retort_core::graph::Graph;
 use serde_json::{Value, json};
@@ -41,7 +41,7 @@ pub(super) async fn read_rows(global: &Global, db: &Database) -> Result<Vec<Stri
     let mut conn = driver
         .connect(&connect_options(&ctx, db, false))
         .await
-        .map_err(|e| anyhow::anyhow!("database `{}`: {e}", db.name))?;
+        .map_err(|e| anyhow::anyhow!("database `{}`: cannot connect to {}: {e}", db.name, mask_password(&db.url)))?;
     let rows = driver::read_versions(conn.as_mut(), driver.dialect(), &context::version_table(db)).await?;
     conn.close().await?;
     Ok(rows.unwrap_or_default())
@@ -61,7 +61,10 @@ async fn run_one(ctx: &Context, db: &Database, action: &Action) -> Outcome {
     };
     let mut conn = match driver.connect(&connect_options(ctx, db, action.writes())).await {
         Ok(c) => c,
-        Err(e) => return Outcome { error: Some((e.to_string(), Exit::TargetFailed)), graph: Some(graph), ..outcome },
+        Err(e) => {
+            let message = format!("cannot connect to {}: {e}", mask_password(&db.url));
+            return Outcome { error: Some((message, Exit::TargetFailed)), graph: Some(graph), ..outcome };
+        }
     };
     let table = context::version_table(db);
     let options = RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() };
