@@ -93,3 +93,28 @@ fn unreachable_servers_are_one_line_naming_the_target_without_the_password() {
     }
     assert_eq!(stderr.lines().count(), 3, "{stderr}");
 }
+
+/// A runner that cannot get the lock in time exits 3, naming the target and, on
+/// PostgreSQL, the session holding the lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_not_acquired_in_time_exits_3_naming_the_holder() {
+    let db = TestDb::create(Kind::Postgres).await.expect("configured");
+    write_history(&db);
+    let config = std::fs::read_to_string(db.dir.path().join("retort.toml")).unwrap().replace("60s", "1s");
+    std::fs::write(db.dir.path().join("retort.toml"), config).unwrap();
+    let mut holder = db.connect().await;
+    let table = retort_core::driver::VersionTable::for_target("shared");
+    holder.lock(&table, std::time::Duration::from_secs(5)).await.unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_retort"))
+        .args(["upgrade", "heads"])
+        .current_dir(db.dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.starts_with("shared: FAILED: another runner holds the migration lock"), "{stderr}");
+    assert!(stderr.contains("pid ") && stderr.contains("retort-tests"), "{stderr}");
+    holder.unlock(&table).await.unwrap();
+    holder.close().await.unwrap();
+    db.drop_database().await;
+}

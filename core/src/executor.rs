@@ -424,7 +424,7 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         let body = if step.is_python && !step.is_stamp {
             format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
         } else {
-            statements(step, dialect).iter().map(|s| format!("{}{end}\n", s.sql)).collect()
+            statements(step, dialect).iter().map(|s| format!("{}{end}\n", s.sql.trim_end_matches(';'))).collect()
         };
         let version: String =
             step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();

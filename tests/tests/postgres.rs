@@ -221,3 +221,18 @@ async fn version_table_in_a_tenant_schema() {
     conn.close().await.unwrap();
     db.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statement_timeout_applies_to_revisions() {
+    let db = fresh().await;
+    write_revision(&db.scripts(), "aaaa00000001", &[], "", "SELECT pg_sleep(2);", "");
+    let connect = ConnectOptions { statement_timeout: Some(Duration::from_millis(200)), ..db.options() };
+    let mut conn = db.driver.connect(&connect).await.unwrap();
+    let started = Instant::now();
+    let report = upgrade(conn.as_mut(), &db, &table(), &RunOptions::default()).await;
+    let error = report.error.expect("timed out").to_string();
+    assert!(error.contains("statement timeout"), "{error}");
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    conn.close().await.unwrap();
+    db.drop_database().await;
+}
