@@ -258,7 +258,14 @@ pub fn redact(message: &str, url: &str) -> String {
     out
 }
 
-fn percent_decode(text: &str) -> String {
+/// A stable 64-bit FNV-1a hash: lock keys and checksums that must agree across
+/// processes and versions (unlike `std`'s randomly seeded hasher).
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// Decodes `%XX` escapes (URL user names and passwords).
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -402,12 +402,7 @@ fn statements(step: &Step, dialect: &dyn Dialect) -> Vec<Statement> {
 /// FNV-1a over the statements: detects a revision edited between a part-way run
 /// and its resumption.
 fn checksum(statements: &[Statement]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in statements.iter().flat_map(|s| s.sql.bytes().chain([0u8])) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    format!("{:016x}", driver::fnv1a(statements.iter().flat_map(|s| s.sql.bytes().chain([0u8]))))
 }
 
 /// Renders a plan as an offline SQL script, the way Alembic's `--sql` does:

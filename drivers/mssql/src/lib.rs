@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, redact,
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, percent_decode, redact,
 };
 use retort_core::split::Flavor;
 use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql};
@@ -86,34 +86,11 @@ pub fn parse_url(url: &str) -> Result<MssqlUrl, String> {
         host: host.to_string(),
         port,
         database: (!database.is_empty()).then(|| database.to_string()),
-        user: decode(user),
-        password: decode(password),
+        user: percent_decode(user),
+        password: percent_decode(password),
         trust_server_certificate: flag("trust_server_certificate", false) || flag("trustservercertificate", false),
         encrypt: flag("encrypt", true),
     })
-}
-
-fn decode(text: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[async_trait]

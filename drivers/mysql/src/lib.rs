@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Value};
 use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, redact,
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, fnv1a, redact,
 };
 use retort_core::split::Flavor;
 
@@ -115,9 +115,7 @@ fn lock_name(table: &VersionTable) -> String {
     if name.len() <= 64 {
         return name;
     }
-    let hash =
-        name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
-    format!("retort:{hash:016x}")
+    format!("retort:{:016x}", fnv1a(name.bytes()))
 }
 
 impl MyConn {

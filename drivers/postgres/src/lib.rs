@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, redact,
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, fnv1a, redact,
 };
 use retort_core::split::Flavor;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
@@ -99,10 +99,7 @@ fn text_row(row: &PgRow) -> Vec<Option<String>> {
 
 /// The advisory-lock key of a version table: FNV-1a of its qualified name.
 fn lock_key(table: &VersionTable) -> i64 {
-    let name = format!("retort:{}", PostgresDialect.table_name(table));
-    let hash =
-        name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
-    hash as i64
+    fnv1a(format!("retort:{}", PostgresDialect.table_name(table)).bytes()) as i64
 }
 
 impl PgConn {
