@@ -146,13 +146,19 @@ pub trait Connection: Send {
     async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError>;
 
     /// Starts a transaction.
-    async fn begin(&mut self) -> Result<(), DriverError>;
+    async fn begin(&mut self) -> Result<(), DriverError> {
+        self.execute("BEGIN").await.map(drop)
+    }
 
     /// Commits the open transaction.
-    async fn commit(&mut self) -> Result<(), DriverError>;
+    async fn commit(&mut self) -> Result<(), DriverError> {
+        self.execute("COMMIT").await.map(drop)
+    }
 
     /// Rolls the open transaction back.
-    async fn rollback(&mut self) -> Result<(), DriverError>;
+    async fn rollback(&mut self) -> Result<(), DriverError> {
+        self.execute("ROLLBACK").await.map(drop)
+    }
 
     /// Takes the run lock for `table`, waiting at most `timeout`.
     async fn lock(&mut self, _table: &VersionTable, _timeout: Duration) -> Result<(), DriverError> {

@@ -84,20 +84,10 @@ pub enum RunError {
         "revision {revision} is an Alembic .py revision ({path}); retort does not run Python: apply it with alembic, or `retort stamp` past it"
     )]
     PythonRevision { revision: String, path: String },
-    #[error("{verb} {revision} failed at statement {statement} of {total} (line {line}), rolled back: {source}")]
-    Step { verb: &'static str, revision: String, statement: usize, total: usize, line: usize, source: DriverError },
-    #[error(
-        "{verb} {revision} failed at statement {statement} of {total} (line {line}); {ran}, a re-run resumes at statement {statement}: {source}",
-        ran = if *.statement > 1 { format!("statements 1-{} ran and stay applied (no transaction)", .statement - 1) } else { "no statement ran".to_string() }
-    )]
-    StepPartial {
-        verb: &'static str,
-        revision: String,
-        statement: usize,
-        total: usize,
-        line: usize,
-        source: DriverError,
-    },
+    #[error("{at}, rolled back: {source}")]
+    Step { at: FailedAt, source: DriverError },
+    #[error("{at}; {ran}, a re-run resumes at statement {statement}: {source}", ran = .at.ran(), statement = .at.statement)]
+    StepPartial { at: FailedAt, source: DriverError },
     #[error(
         "revision {revision} changed since a run stopped part-way through it ({done} statements done); restore the file, or clear its row in {table}"
     )]
@@ -112,6 +102,48 @@ impl RunError {
     /// Whether the error is a lock that was not acquired in time.
     pub fn is_lock_timeout(&self) -> bool {
         matches!(self, RunError::Driver(DriverError::LockTimeout { .. }))
+    }
+}
+
+/// Where in a revision a statement failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedAt {
+    pub verb: &'static str,
+    pub revision: String,
+    /// 1-based position of the failed statement.
+    pub statement: usize,
+    pub total: usize,
+    /// Line of the revision body the statement starts on.
+    pub line: usize,
+}
+
+impl FailedAt {
+    fn new(step: &Step, index: usize, statements: &[Statement]) -> FailedAt {
+        FailedAt {
+            verb: step.direction.verb(),
+            revision: step.revision.clone(),
+            statement: index + 1,
+            total: statements.len(),
+            line: statements[index].line,
+        }
+    }
+
+    /// What ran before the failure, for revisions that run without a transaction.
+    fn ran(&self) -> String {
+        match self.statement {
+            1 => "no statement ran".to_string(),
+            n => format!("statements 1-{} ran and stay applied (no transaction)", n - 1),
+        }
+    }
+}
+
+impl std::fmt::Display for FailedAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} failed at statement {} of {} (line {})",
+            self.verb, self.revision, self.statement, self.total, self.line
+        )
     }
 }
 
@@ -250,15 +282,7 @@ impl Run<'_> {
     async fn atomic_body(&mut self, step: &Step, statements: &[Statement]) -> Result<(), RunError> {
         for (i, statement) in statements.iter().enumerate() {
             if let Err(source) = self.conn.execute(&statement.sql).await {
-                let (verb, revision) = (step.direction.verb(), step.revision.clone());
-                return Err(RunError::Step {
-                    verb,
-                    revision,
-                    statement: i + 1,
-                    total: statements.len(),
-                    line: statement.line,
-                    source,
-                });
+                return Err(RunError::Step { at: FailedAt::new(step, i, statements), source });
             }
         }
         self.version_change(step).await
@@ -282,15 +306,7 @@ impl Run<'_> {
                 self.report.notes.push(format!("{} {}: {note}", step.direction.verb(), step.revision));
             }
             if let Err(source) = self.conn.execute(&statement.sql).await {
-                let (verb, revision) = (step.direction.verb(), step.revision.clone());
-                return Err(RunError::StepPartial {
-                    verb,
-                    revision,
-                    statement: i + 1,
-                    total: statements.len(),
-                    line: statement.line,
-                    source,
-                });
+                return Err(RunError::StepPartial { at: FailedAt::new(step, i, &statements), source });
             }
             self.record_progress(step, i + 1, &checksum).await?;
         }

@@ -116,11 +116,11 @@ async fn failing_statement_is_reported_with_what_ran(db: TestDb) -> TestDb {
     let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
     assert_eq!(report.after, ["aaaa00000001"], "the version row stays at the last good revision");
     match (db.kind, report.error) {
-        (Kind::Mariadb, Some(RunError::StepPartial { statement: 3, total: 3, .. })) => {
+        (Kind::Mariadb, Some(RunError::StepPartial { at: executor::FailedAt { statement: 3, total: 3, .. }, .. })) => {
             assert!(exists(conn.as_mut(), "t_half").await, "MySQL committed the CREATE TABLE");
         }
         (Kind::Mariadb, other) => panic!("expected a part-way failure at statement 3, got {other:?}"),
-        (_, Some(RunError::Step { statement: 3, total: 3, line, .. })) => {
+        (_, Some(RunError::Step { at: executor::FailedAt { statement: 3, total: 3, line, .. }, .. })) => {
             assert_eq!(line, 3);
             assert!(!exists(conn.as_mut(), "t_half").await, "rolled back with its version row");
         }
@@ -146,7 +146,11 @@ async fn non_transactional_revision_resumes_after_last_success(db: TestDb) -> Te
     );
     let mut conn = db.connect().await;
     let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
-    assert!(matches!(report.error, Some(RunError::StepPartial { statement: 3, .. })), "{:?}", report.error);
+    assert!(
+        matches!(report.error, Some(RunError::StepPartial { at: executor::FailedAt { statement: 3, .. }, .. })),
+        "{:?}",
+        report.error
+    );
     assert!(report.after.is_empty(), "no version row before the last statement");
     assert!(exists(conn.as_mut(), "t_n2").await);
     conn.execute("CREATE TABLE t_dep (id INTEGER)").await.unwrap();

@@ -125,7 +125,11 @@ async fn invalid_index_from_a_failed_build_is_dropped_before_the_retry() {
         "DROP INDEX ux_dup;",
     );
     let report = upgrade(conn.as_mut(), &db, &table(), &RunOptions::default()).await;
-    assert!(matches!(report.error, Some(RunError::StepPartial { statement: 1, .. })), "{:?}", report.error);
+    assert!(
+        matches!(report.error, Some(RunError::StepPartial { at: executor::FailedAt { statement: 1, .. }, .. })),
+        "{:?}",
+        report.error
+    );
     let valid =
         one(conn.as_mut(), "SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('ux_dup')").await;
     assert_eq!(valid.as_deref(), Some("false"), "the failed build left an INVALID index");

@@ -121,7 +121,7 @@ async fn transactions_wrap_a_revision_and_its_version_row() {
     let mut conn = connect(dir.path()).await;
     let report = run(conn.as_mut(), &graph, Action::Upgrade("heads".into())).await;
     assert!(
-        matches!(report.error, Some(RunError::Step { ref revision, .. }) if revision == "bbbb00000001"),
+        matches!(report.error, Some(RunError::Step { ref at, .. }) if at.revision == "bbbb00000001"),
         "{:?}",
         report.error
     );

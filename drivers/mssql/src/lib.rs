@@ -189,10 +189,6 @@ impl Connection for MsConn {
         self.execute("BEGIN TRANSACTION").await.map(drop)
     }
 
-    async fn commit(&mut self) -> Result<(), DriverError> {
-        self.execute("COMMIT").await.map(drop)
-    }
-
     async fn rollback(&mut self) -> Result<(), DriverError> {
         self.execute("IF @@TRANCOUNT > 0 ROLLBACK").await.map(drop)
     }

@@ -154,18 +154,6 @@ impl Connection for MyConn {
         Ok(found.is_some())
     }
 
-    async fn begin(&mut self) -> Result<(), DriverError> {
-        self.execute("START TRANSACTION").await.map(drop)
-    }
-
-    async fn commit(&mut self) -> Result<(), DriverError> {
-        self.execute("COMMIT").await.map(drop)
-    }
-
-    async fn rollback(&mut self) -> Result<(), DriverError> {
-        self.execute("ROLLBACK").await.map(drop)
-    }
-
     async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
         let name = lock_name(table);
         let started = Instant::now();

@@ -171,18 +171,6 @@ impl Connection for PgConn {
         row.try_get::<bool, _>(0).map_err(sql_error)
     }
 
-    async fn begin(&mut self) -> Result<(), DriverError> {
-        self.execute("BEGIN").await.map(drop)
-    }
-
-    async fn commit(&mut self) -> Result<(), DriverError> {
-        self.execute("COMMIT").await.map(drop)
-    }
-
-    async fn rollback(&mut self) -> Result<(), DriverError> {
-        self.execute("ROLLBACK").await.map(drop)
-    }
-
     async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
         let key = lock_key(table);
         let started = Instant::now();

@@ -111,18 +111,6 @@ impl Connection for SqliteConn {
         Ok(done.rows_affected())
     }
 
-    async fn begin(&mut self) -> Result<(), DriverError> {
-        self.execute("BEGIN").await.map(drop)
-    }
-
-    async fn commit(&mut self) -> Result<(), DriverError> {
-        self.execute("COMMIT").await.map(drop)
-    }
-
-    async fn rollback(&mut self) -> Result<(), DriverError> {
-        self.execute("ROLLBACK").await.map(drop)
-    }
-
     async fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DriverError> {
         let rows = sqlx::query(AssertSqlSafe(sql.to_string())).fetch_all(&mut self.conn).await.map_err(sql_error)?;
         rows.iter().map(text_row).collect()
