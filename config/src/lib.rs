@@ -2,8 +2,11 @@
 //! with `__`), then command-line flags, layered by figment into a raw form that
 //! rejects unknown keys, then validated into [`Config`].
 //!
-//! Relative paths (`script_location`, SQLite files) are resolved against the
-//! config file's folder, so retort behaves the same from any working directory.
+//! Two kinds of entries become migration targets: `[databases.<name>]`, each with
+//! its own history and version table, and `[fleets.<name>]`, one history for many
+//! tenants whose targets are named `<fleet>:<tenant>`. Relative paths
+//! (`script_location`, SQLite files) are resolved against the config file's
+//! folder, so retort behaves the same from any working directory.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
@@ -27,12 +30,18 @@ pub struct Config {
     pub lock_timeout: Duration,
     /// `[databases.<name>]`, sorted by name.
     pub databases: Vec<Database>,
+    /// `[fleets.<name>]`, sorted by name.
+    pub fleets: Vec<Fleet>,
 }
 
-/// One `[databases.<name>]` target: its own history and version table.
+/// One migration target: a database (or a tenant of a fleet) with its history and
+/// version table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Database {
+    /// `name` for `[databases.name]`, `fleet:tenant` for a fleet's tenant.
     pub name: String,
+    /// The fleet it belongs to, if any.
+    pub fleet: Option<String>,
     /// Connection URL (may hold a password: never print it unmasked).
     pub url: String,
     /// Absolute path of the folder holding `versions/`.
@@ -40,10 +49,12 @@ pub struct Database {
     /// Folders holding revision files, in load order: `version_locations` when
     /// given (Alembic's option of that name), else `<script_location>/versions`.
     pub version_locations: Vec<PathBuf>,
-    /// Version table name; default `alembic_version_<name>`.
+    /// Version table name; default `alembic_version_<name>` (`alembic_version_<fleet>` for fleets).
     pub version_table: String,
     /// Schema of the version table, where the dialect has schemas.
     pub version_table_schema: Option<String>,
+    /// Schema the session works in (schema-per-tenant fleets), where the dialect has one.
+    pub search_path: Option<String>,
     /// How long to wait for another runner's lock on this target.
     pub lock_timeout: Duration,
     /// Session statement timeout, where the dialect has one.
@@ -54,6 +65,58 @@ pub struct Database {
     pub ddl_retries: u32,
     /// The session's application name (shown in `pg_stat_activity`).
     pub application_name: String,
+}
+
+/// A `[fleets.<name>]` entry: one history, many tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    pub name: String,
+    /// Where tenant names come from.
+    pub names: NameSource,
+    /// URL with `{name}` where the tenant goes (database per tenant), or one URL
+    /// for all (schema per tenant, with `schema_template`).
+    pub url_template: String,
+    /// Schema per tenant: `{name}` template of the schema holding the tenant's
+    /// tables and version table.
+    pub schema_template: Option<String>,
+    /// Settings every tenant shares (name, url and schema are filled per tenant).
+    pub template: Database,
+}
+
+/// Where a fleet's tenant names come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameSource {
+    /// `names = [...]` or the lines of `names_file`.
+    List(Vec<String>),
+    /// `names_query`, run on the database at `control_url`; the first column of each row.
+    Query { control_url: String, sql: String },
+}
+
+impl Fleet {
+    /// The fleet's target for one tenant.
+    pub fn target(&self, tenant: &str) -> Database {
+        let fill = |template: &str| template.replace("{name}", tenant);
+        let schema = self.schema_template.as_deref().map(fill);
+        Database {
+            name: format!("{}:{tenant}", self.name),
+            url: fill(&self.url_template),
+            version_table_schema: schema.clone().or(self.template.version_table_schema.clone()),
+            search_path: schema,
+            application_name: fill(&self.template.application_name),
+            ..self.template.clone()
+        }
+    }
+
+    /// Targets for the given tenant names, refusing names that cannot be used in a URL.
+    pub fn targets(&self, tenants: &[String]) -> Result<Vec<Database>, ConfigError> {
+        tenants
+            .iter()
+            .map(|t| {
+                check_name(t).map_err(|m| ConfigError::Invalid(format!("fleet `{}`: tenant {m}", self.name)))?;
+                Ok(self.target(t))
+            })
+            .collect()
+    }
 }
 
 /// Values given as command-line flags; they win over file and environment.
@@ -77,14 +140,24 @@ struct RawConfig {
     jobs: Option<usize>,
     lock_timeout: Option<String>,
     #[serde(default)]
-    databases: BTreeMap<String, RawDatabase>,
+    databases: BTreeMap<String, RawTarget>,
+    #[serde(default)]
+    fleets: BTreeMap<String, RawTarget>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The keys of `[databases.*]` and `[fleets.*]`; which belong where is checked in
+/// [`validate`], so a misplaced key gets a message saying where it goes.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawDatabase {
-    url: String,
-    script_location: String,
+struct RawTarget {
+    url: Option<String>,
+    url_template: Option<String>,
+    names: Option<Vec<String>>,
+    names_file: Option<String>,
+    names_query: Option<String>,
+    control_url: Option<String>,
+    schema_template: Option<String>,
+    script_location: Option<String>,
     version_locations: Option<Vec<String>>,
     version_table: Option<String>,
     version_table_schema: Option<String>,
@@ -128,52 +201,129 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
         Some(text) => parse_duration(&text).map_err(|m| invalid(format!("lock_timeout: {m}")))?,
         None => Duration::from_secs(10),
     };
+    let context = Context { base_dir: &base_dir, lock_timeout };
     let mut databases = Vec::new();
-    for (name, db) in raw.databases {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(invalid(format!("database name `{name}` may hold only letters, digits, `_` and `-`")));
-        }
-        let version_table = db.version_table.unwrap_or_else(|| format!("alembic_version_{name}"));
-        let script_location = base_dir.join(&db.script_location);
-        let version_locations = match db.version_locations {
-            Some(list) if list.is_empty() => {
-                return Err(invalid(format!("databases.{name}.version_locations is empty")));
-            }
-            Some(list) => list.iter().map(|l| base_dir.join(l)).collect(),
-            None => vec![script_location.join("versions")],
-        };
-        let duration = |key: &str, value: Option<String>| -> Result<Option<Duration>, ConfigError> {
-            value.map(|v| parse_duration(&v).map_err(|m| invalid(format!("databases.{name}.{key}: {m}")))).transpose()
-        };
-        databases.push(Database {
-            lock_timeout: duration("lock_timeout", db.lock_timeout)?.unwrap_or(lock_timeout),
-            statement_timeout: duration("statement_timeout", db.statement_timeout)?,
-            ddl_lock_timeout: duration("ddl_lock_timeout", db.ddl_lock_timeout)?,
-            ddl_retries: db.ddl_retries.unwrap_or(3),
-            application_name: db.application_name.unwrap_or_else(|| format!("retort:{name}")),
-            script_location,
-            version_locations,
-            url: db.url,
-            version_table,
-            version_table_schema: db.version_table_schema,
-            name,
-        });
+    for (name, raw) in raw.databases {
+        databases.push(context.database(&name, raw).map_err(|m| invalid(format!("databases.{name}: {m}")))?);
     }
-    check_shared_version_tables(&databases).map_err(invalid)?;
-    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases })
+    let mut fleets = Vec::new();
+    for (name, raw) in raw.fleets {
+        fleets.push(context.fleet(&name, raw).map_err(|m| invalid(format!("fleets.{name}: {m}")))?);
+    }
+    if let Some(clash) = fleets.iter().find(|f| databases.iter().any(|d| d.name == f.name)) {
+        return Err(invalid(format!("`{}` is both a database and a fleet", clash.name)));
+    }
+    check_shared_version_tables(&databases).map_err(|e| invalid(e.to_string()))?;
+    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases, fleets })
 }
 
-/// Two targets writing one version table in one database would corrupt each other.
-fn check_shared_version_tables(databases: &[Database]) -> Result<(), String> {
-    for (i, a) in databases.iter().enumerate() {
-        for b in &databases[i + 1..] {
-            if a.url == b.url && a.version_table == b.version_table && a.version_table_schema == b.version_table_schema
-            {
-                return Err(format!(
-                    "databases `{}` and `{}` share the version table `{}` in one database; give one of them its own `version_table`",
-                    a.name, b.name, a.version_table
-                ));
+/// What validating one entry needs from the file around it.
+struct Context<'a> {
+    base_dir: &'a Path,
+    lock_timeout: Duration,
+}
+
+impl Context<'_> {
+    fn database(&self, name: &str, mut raw: RawTarget) -> Result<Database, String> {
+        check_name(name)?;
+        for (key, present) in [
+            ("url_template", raw.url_template.is_some()),
+            ("names", raw.names.is_some()),
+            ("names_file", raw.names_file.is_some()),
+            ("names_query", raw.names_query.is_some()),
+            ("control_url", raw.control_url.is_some()),
+            ("schema_template", raw.schema_template.is_some()),
+        ] {
+            if present {
+                return Err(format!("`{key}` belongs to a [fleets.*] entry"));
             }
+        }
+        let url = raw.url.take().ok_or("`url` is missing")?;
+        let mut db = self.settings(name, &format!("alembic_version_{name}"), raw)?;
+        db.url = url;
+        Ok(db)
+    }
+
+    fn fleet(&self, name: &str, mut raw: RawTarget) -> Result<Fleet, String> {
+        check_name(name)?;
+        if raw.url.is_some() {
+            return Err("a fleet takes `url_template` (with {name}), not `url`".into());
+        }
+        let url_template = raw.url_template.take().ok_or("`url_template` is missing")?;
+        let schema_template = raw.schema_template.take();
+        if !url_template.contains("{name}") && schema_template.as_ref().is_none_or(|s| !s.contains("{name}")) {
+            return Err("`url_template` (database per tenant) or `schema_template` (schema per tenant) must contain {name}".into());
+        }
+        let names = match (raw.names.take(), raw.names_file.take(), raw.names_query.take(), raw.control_url.take()) {
+            (Some(list), None, None, None) => NameSource::List(list),
+            (None, Some(file), None, None) => NameSource::List(read_names(&self.base_dir.join(file))?),
+            (None, None, Some(sql), Some(control_url)) => NameSource::Query { control_url, sql },
+            (None, None, Some(_), None) => return Err("`names_query` needs `control_url`, the database it runs on".into()),
+            _ => return Err("give exactly one of `names`, `names_file`, `names_query` (with `control_url`)".into()),
+        };
+        if let NameSource::List(list) = &names
+            && let Some(bad) = list.iter().find_map(|n| check_name(n).err())
+        {
+            return Err(format!("tenant {bad}"));
+        }
+        let mut template = self.settings(name, &format!("alembic_version_{name}"), raw)?;
+        template.fleet = Some(name.to_string());
+        template.application_name = template.application_name.replace(&format!("retort:{name}"), &format!("retort:{name}:{{name}}"));
+        Ok(Fleet { name: name.to_string(), names, url_template, schema_template, template })
+    }
+
+    /// The settings databases and fleets share.
+    fn settings(&self, name: &str, default_table: &str, raw: RawTarget) -> Result<Database, String> {
+        let script_location = self.base_dir.join(raw.script_location.ok_or("`script_location` is missing")?);
+        let version_locations = match raw.version_locations {
+            Some(list) if list.is_empty() => return Err("`version_locations` is empty".into()),
+            Some(list) => list.iter().map(|l| self.base_dir.join(l)).collect(),
+            None => vec![script_location.join("versions")],
+        };
+        let duration = |key: &str, value: Option<String>| -> Result<Option<Duration>, String> {
+            value.map(|v| parse_duration(&v).map_err(|m| format!("{key}: {m}"))).transpose()
+        };
+        Ok(Database {
+            name: name.to_string(),
+            fleet: None,
+            url: String::new(),
+            script_location,
+            version_locations,
+            version_table: raw.version_table.unwrap_or_else(|| default_table.to_string()),
+            version_table_schema: raw.version_table_schema,
+            search_path: None,
+            lock_timeout: duration("lock_timeout", raw.lock_timeout)?.unwrap_or(self.lock_timeout),
+            statement_timeout: duration("statement_timeout", raw.statement_timeout)?,
+            ddl_lock_timeout: duration("ddl_lock_timeout", raw.ddl_lock_timeout)?,
+            ddl_retries: raw.ddl_retries.unwrap_or(3),
+            application_name: raw.application_name.unwrap_or_else(|| format!("retort:{name}")),
+        })
+    }
+}
+
+/// Names become parts of URLs, schema and target names: letters, digits, `_`, `-`.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok { Ok(()) } else { Err(format!("name `{name}` may hold only letters, digits, `_` and `-`")) }
+}
+
+/// One tenant per line; blank lines and `#` comments are skipped.
+fn read_names(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("names_file {}: {e}", path.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+}
+
+/// Two targets writing one version table in one database would corrupt each other:
+/// refuses that, naming both. Run again after fleets are expanded.
+pub fn check_shared_version_tables(targets: &[Database]) -> Result<(), ConfigError> {
+    let mut seen: std::collections::HashMap<(&str, Option<&str>, &str), &str> = std::collections::HashMap::new();
+    for t in targets {
+        let key = (t.url.as_str(), t.version_table_schema.as_deref(), t.version_table.as_str());
+        if let Some(other) = seen.insert(key, &t.name) {
+            return Err(ConfigError::Invalid(format!(
+                "`{other}` and `{}` share the version table `{}` in one database; give one of them its own `version_table`",
+                t.name, t.version_table
+            )));
         }
     }
     Ok(())
@@ -267,6 +417,62 @@ version_table = "alembic_version_analytics"
             assert_eq!(config.jobs, 5);
             Ok(())
         });
+    }
+
+    #[test]
+    fn fleets_expand_to_named_targets() {
+        let text = r#"
+[fleets.tenants]
+script_location = "migrations/tenant"
+url_template = "postgres://app:pw@127.0.0.1/tenant_{name}"
+names = ["acme", "globex"]
+
+[fleets.schemas]
+script_location = "migrations/tenant"
+url_template = "postgres://app@127.0.0.1/shared"
+schema_template = "t_{name}"
+version_table = "alembic_version"
+names_query = "SELECT name FROM tenants"
+control_url = "postgres://app@127.0.0.1/control"
+"#;
+        let config = load_str(text).unwrap();
+        let tenants = &config.fleets[1];
+        assert_eq!(tenants.names, NameSource::List(vec!["acme".into(), "globex".into()]));
+        let acme = tenants.target("acme");
+        assert_eq!(acme.name, "tenants:acme");
+        assert_eq!(acme.url, "postgres://app:pw@127.0.0.1/tenant_acme");
+        assert_eq!(acme.version_table, "alembic_version_tenants");
+        assert_eq!(acme.fleet.as_deref(), Some("tenants"));
+        let schemas = &config.fleets[0];
+        assert!(matches!(&schemas.names, NameSource::Query { control_url, .. } if control_url.ends_with("/control")));
+        let one = schemas.target("one");
+        assert_eq!((one.version_table_schema.as_deref(), one.search_path.as_deref()), (Some("t_one"), Some("t_one")));
+        assert!(schemas.targets(&["bad name".into()]).is_err());
+    }
+
+    #[test]
+    fn fleet_mistakes_are_named() {
+        let base = "[fleets.f]\nscript_location = 'm'\n";
+        let err = |extra: &str| load_str(&format!("{base}{extra}")).unwrap_err().to_string();
+        assert!(err("url = 'postgres://x/y'\nnames = ['a']\n").contains("fleets.f: a fleet takes `url_template`"));
+        assert!(err("url_template = 'postgres://x/y'\nnames = ['a']\n").contains("must contain {name}"));
+        assert!(err("url_template = 'postgres://x/{name}'\n").contains("exactly one of `names`"));
+        assert!(err("url_template = 'postgres://x/{name}'\nnames_query = 'select 1'\n").contains("needs `control_url`"));
+        let err = load_str("[databases.d]\nurl = 'sqlite://a'\nscript_location = 'm'\nnames = ['x']\n").unwrap_err().to_string();
+        assert!(err.contains("databases.d: `names` belongs to a [fleets.*] entry"), "{err}");
+    }
+
+    #[test]
+    fn names_file_lines() {
+        let mut result = None;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tenants.txt", "# tenants\nacme\n\n globex \n")?;
+            jail.create_file("retort.toml", "[fleets.t]\nscript_location = 'm'\nurl_template = 'sqlite://{name}.db'\nnames_file = 'tenants.txt'\n")?;
+            result = Some(load(Path::new("retort.toml"), &Overrides::default()));
+            Ok(())
+        });
+        let config = result.unwrap().unwrap();
+        assert_eq!(config.fleets[0].names, NameSource::List(vec!["acme".into(), "globex".into()]));
     }
 
     #[test]
