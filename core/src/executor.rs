@@ -94,6 +94,8 @@ pub enum RunError {
     ChangedSincePartial { revision: String, done: usize, table: String },
     #[error("version table {table}: expected one row '{id}', found {found}; another runner may have changed it")]
     VersionRow { table: String, id: String, found: u64 },
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Driver(#[from] DriverError),
 }
@@ -162,12 +164,34 @@ pub struct Report {
     pub error: Option<RunError>,
 }
 
+/// What a caller may watch and gate while a run applies its steps.
+#[async_trait::async_trait]
+pub trait Hooks: Send + Sync {
+    /// A step is about to run (after [`Hooks::before_step`] let it).
+    fn step_started(&self, _step: &Step) {}
+
+    /// A step completed.
+    fn step_finished(&self, _step: &AppliedStep) {}
+
+    /// May refuse a step (e.g. a revision that waits for another database's
+    /// revision); the text becomes the run's error.
+    async fn before_step(&self, _step: &Step) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// No hooks.
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
 /// The connection, its dialect and the target's version table, for one run.
 struct Run<'a> {
     conn: &'a mut dyn Connection,
     dialect: &'a dyn Dialect,
     table: &'a VersionTable,
     options: &'a RunOptions,
+    hooks: &'a dyn Hooks,
     report: Report,
 }
 
@@ -180,8 +204,21 @@ pub async fn run(
     action: &Action,
     options: &RunOptions,
 ) -> Report {
+    run_with_hooks(conn, dialect, graph, table, action, options, &NoHooks).await
+}
+
+/// [`run`], reporting each step to `hooks` and letting them refuse steps.
+pub async fn run_with_hooks(
+    conn: &mut dyn Connection,
+    dialect: &dyn Dialect,
+    graph: &Graph,
+    table: &VersionTable,
+    action: &Action,
+    options: &RunOptions,
+    hooks: &dyn Hooks,
+) -> Report {
     let report = Report { before: vec![], after: vec![], steps: vec![], notes: vec![], error: None };
-    let mut run = Run { conn, dialect, table, options, report };
+    let mut run = Run { conn, dialect, table, options, hooks, report };
     if action.writes()
         && let Err(e) = run.conn.lock(table, options.lock_timeout).await
     {
@@ -226,6 +263,10 @@ impl Run<'_> {
 
     async fn apply_all(&mut self, plan: &Plan) -> Result<(), RunError> {
         for step in &plan.steps {
+            if !step.is_stamp {
+                self.hooks.before_step(step).await.map_err(RunError::Refused)?;
+                self.hooks.step_started(step);
+            }
             let started = Instant::now();
             let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
             if step.is_stamp || atomic {
@@ -235,7 +276,9 @@ impl Run<'_> {
             }
             if !step.is_stamp {
                 let ms = started.elapsed().as_millis() as u64;
-                self.report.steps.push(AppliedStep { revision: step.revision.clone(), direction: step.direction, ms });
+                let applied = AppliedStep { revision: step.revision.clone(), direction: step.direction, ms };
+                self.hooks.step_finished(&applied);
+                self.report.steps.push(applied);
             }
         }
         Ok(())

@@ -59,7 +59,7 @@ impl Graph {
                 }
                 push_unique(&mut nodes[i].down, p);
             }
-            for dep in &rev.depends_on {
+            for dep in rev.depends_on.iter().filter(|d| !d.contains(':')) {
                 let &d = ids.get(dep).or_else(|| labels.get(dep)).ok_or_else(|| GraphError::MissingDependency {
                     revision: rev.id.clone(),
                     dependency: dep.clone(),
@@ -161,6 +161,12 @@ impl Graph {
     /// Resolved dependencies of `index`.
     pub fn dependencies(&self, index: usize) -> &[usize] {
         &self.nodes[index].deps
+    }
+
+    /// `depends_on` entries naming a revision of another database, `target:revision`
+    /// (the fleet runner orders databases by them).
+    pub fn external_dependencies(&self, index: usize) -> impl Iterator<Item = (&str, &str)> {
+        self.revisions[index].depends_on.iter().filter_map(|d| d.split_once(':'))
     }
 
     /// Branch labels of `index`, declared or inherited, sorted.

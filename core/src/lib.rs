@@ -19,6 +19,7 @@ pub mod bitset;
 pub mod driver;
 pub mod error;
 pub mod executor;
+pub mod fleet;
 pub mod graph;
 pub mod plan;
 #[cfg(test)]

@@ -1,0 +1,263 @@
+//! The fleet runner: many targets at once, each on its own connection and task.
+//!
+//! Guarantees: at most `jobs` targets run at a time; targets that share an
+//! exclusivity key (one SQLite file) never run at once; one target's failure,
+//! time-out or unreachable server never stops or changes another (unless
+//! `fail_fast`, which stops starting new targets and lets running ones finish).
+//! A revision that depends on another database's revision (`Depends On:
+//! default:abc123`) makes its target wait for that database's run, and the step is
+//! refused unless that revision is then applied there.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Mutex, Semaphore, watch};
+
+use crate::driver::{self, ConnectOptions, Driver, VersionTable};
+use crate::executor::{self, Action, AppliedStep, Hooks, Report, RunOptions};
+use crate::graph::Graph;
+use crate::plan::Step;
+
+/// One database to migrate.
+#[derive(Clone)]
+pub struct Target {
+    /// `default`, or `fleet:tenant`.
+    pub name: String,
+    pub driver: &'static dyn Driver,
+    pub connect: ConnectOptions,
+    pub table: VersionTable,
+    /// The history, shared by every target of a fleet.
+    pub graph: Arc<Graph>,
+    pub run: RunOptions,
+    /// Targets with the same key never run at the same time.
+    pub exclusive: String,
+}
+
+/// How the fleet runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetOptions {
+    pub jobs: usize,
+    pub fail_fast: bool,
+}
+
+/// How a target ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+/// What happened to one target.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub target: String,
+    pub driver: &'static str,
+    pub status: Status,
+    /// The run's report, when the target was reached.
+    pub report: Option<Report>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+    /// Whether the failure is a lock that was not acquired in time.
+    pub lock_timeout: bool,
+    /// Whether the failure is bad input (a spec, a refused .py revision).
+    pub bad_input: bool,
+    pub elapsed: Duration,
+}
+
+/// What a fleet reports as it runs.
+pub enum Event<'a> {
+    TargetStarted { target: &'a str },
+    StepStarted { target: &'a str, step: &'a Step },
+    StepFinished { target: &'a str, step: &'a AppliedStep },
+    TargetFinished { outcome: &'a Outcome },
+}
+
+/// Receives a fleet's events (from many tasks at once).
+pub trait Observer: Send + Sync {
+    fn event(&self, event: Event<'_>);
+}
+
+/// Runs `action` on every target; outcomes come back in the targets' order.
+pub async fn run(targets: Vec<Target>, action: Action, options: FleetOptions, observer: Arc<dyn Observer>) -> Vec<Outcome> {
+    let semaphore = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut exclusive: HashMap<String, Arc<Mutex<()>>> = HashMap::new();
+    let mut finished: HashMap<String, watch::Receiver<bool>> = HashMap::new();
+    let mut senders = Vec::new();
+    for t in &targets {
+        let (tx, rx) = watch::channel(false);
+        finished.insert(t.name.clone(), rx);
+        senders.push(tx);
+        exclusive.entry(t.exclusive.clone()).or_default();
+    }
+    let shared = Arc::new(Shared { action, finished, targets: targets.clone(), observer, stop: AtomicBool::new(false), fail_fast: options.fail_fast });
+    let tasks: Vec<_> = targets
+        .into_iter()
+        .zip(senders)
+        .map(|(target, done)| {
+            let (shared, semaphore) = (shared.clone(), semaphore.clone());
+            let exclusive = exclusive[&target.exclusive].clone();
+            tokio::spawn(async move {
+                let outcome = shared.run_target(&target, semaphore, exclusive).await;
+                shared.observer.event(Event::TargetFinished { outcome: &outcome });
+                let _ = done.send(true);
+                outcome
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.expect("target task panicked"));
+    }
+    outcomes
+}
+
+/// What every target's task reads.
+struct Shared {
+    action: Action,
+    finished: HashMap<String, watch::Receiver<bool>>,
+    targets: Vec<Target>,
+    observer: Arc<dyn Observer>,
+    stop: AtomicBool,
+    fail_fast: bool,
+}
+
+impl Shared {
+    async fn run_target(self: &Arc<Self>, target: &Target, semaphore: Arc<Semaphore>, exclusive: Arc<Mutex<()>>) -> Outcome {
+        let started = Instant::now();
+        let mut outcome = Outcome {
+            target: target.name.clone(),
+            driver: target.driver.name(),
+            status: Status::Ok,
+            report: None,
+            error: None,
+            lock_timeout: false,
+            bad_input: false,
+            elapsed: Duration::ZERO,
+        };
+        self.wait_for_dependencies(target).await;
+        let _permit = semaphore.acquire().await.expect("semaphore open");
+        let _exclusive = exclusive.lock().await;
+        if self.stop.load(Ordering::SeqCst) {
+            outcome.status = Status::Skipped;
+            outcome.error = Some("skipped: --fail-fast after an earlier failure".into());
+            return outcome;
+        }
+        self.observer.event(Event::TargetStarted { target: &target.name });
+        match target.driver.connect(&target.connect).await {
+            Err(e) => {
+                outcome.error = Some(format!("cannot connect to {}: {e}", driver::mask_password(&target.connect.url)));
+            }
+            Ok(mut conn) => {
+                let hooks = TargetHooks { shared: self.clone(), target };
+                let dialect = target.driver.dialect();
+                let report = executor::run_with_hooks(conn.as_mut(), dialect, &target.graph, &target.table, &self.action, &target.run, &hooks).await;
+                let _ = conn.close().await;
+                if let Some(e) = &report.error {
+                    outcome.error = Some(driver::redact(&e.to_string(), &target.connect.url));
+                    outcome.lock_timeout = e.is_lock_timeout();
+                    outcome.bad_input = matches!(e, executor::RunError::Spec(_) | executor::RunError::PythonRevision { .. });
+                }
+                outcome.report = Some(report);
+            }
+        }
+        if outcome.error.is_some() {
+            outcome.status = Status::Failed;
+            if self.fail_fast {
+                self.stop.store(true, Ordering::SeqCst);
+            }
+        }
+        outcome.elapsed = started.elapsed();
+        outcome
+    }
+
+    /// Waits until every other selected target that this target's history depends
+    /// on has finished its run.
+    async fn wait_for_dependencies(&self, target: &Target) {
+        for other in dependency_targets(&target.graph) {
+            if other == target.name {
+                continue;
+            }
+            if let Some(rx) = self.finished.get(&other) {
+                let mut rx = rx.clone();
+                let _ = rx.wait_for(|done| *done).await;
+            }
+        }
+    }
+
+    /// Whether `revision` is applied in the target called `name`.
+    async fn applied_in(&self, name: &str, revision: &str) -> Result<bool, String> {
+        let other = self.targets.iter().find(|t| t.name == name).ok_or_else(|| format!("no target `{name}` in this run"))?;
+        let index = other.graph.index_of(revision).ok_or_else(|| format!("`{name}` has no revision {revision}"))?;
+        let options = ConnectOptions { writes: false, ..other.connect.clone() };
+        let mut conn = other.driver.connect(&options).await.map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        let rows = driver::read_versions(conn.as_mut(), other.driver.dialect(), &other.table).await;
+        let _ = conn.close().await;
+        let rows: Vec<usize> = rows.map_err(|e| e.to_string())?.unwrap_or_default().iter().filter_map(|r| other.graph.index_of(r)).collect();
+        Ok(other.graph.ancestors(&rows, true).contains(index))
+    }
+}
+
+/// The targets named by `target:revision` dependencies anywhere in a history.
+fn dependency_targets(graph: &Graph) -> Vec<String> {
+    let mut names: Vec<String> = (0..graph.len()).flat_map(|i| graph.external_dependencies(i).map(|(t, _)| t.to_string())).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Connects one target's run to the fleet: events out, cross-database gates in.
+struct TargetHooks<'a> {
+    shared: Arc<Shared>,
+    target: &'a Target,
+}
+
+#[async_trait::async_trait]
+impl Hooks for TargetHooks<'_> {
+    fn step_started(&self, step: &Step) {
+        self.shared.observer.event(Event::StepStarted { target: &self.target.name, step });
+    }
+
+    fn step_finished(&self, step: &AppliedStep) {
+        self.shared.observer.event(Event::StepFinished { target: &self.target.name, step });
+    }
+
+    async fn before_step(&self, step: &Step) -> Result<(), String> {
+        if step.direction != crate::plan::Direction::Up {
+            return Ok(());
+        }
+        let Some(index) = self.target.graph.index_of(&step.revision) else { return Ok(()) };
+        for (other, revision) in self.target.graph.external_dependencies(index) {
+            if !self.shared.applied_in(other, revision).await? {
+                return Err(format!("revision {} waits for {other}:{revision}, which {other} has not applied", step.revision));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` falls in shard `k` of `n` (1-based): a stable hash of the name,
+/// the same in every process and version, so N runners cover a fleet without overlap.
+pub fn in_shard(name: &str, k: u32, n: u32) -> bool {
+    n > 0 && (driver::fnv1a(name.bytes()) % u64::from(n)) as u32 == k - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_every_name_once() {
+        let names: Vec<String> = (0..1000).map(|i| format!("tenants:t{i}")).collect();
+        let mut counts = [0usize; 3];
+        for name in &names {
+            let hits: Vec<u32> = (1..=3).filter(|&k| in_shard(name, k, 3)).collect();
+            assert_eq!(hits.len(), 1, "{name}");
+            counts[hits[0] as usize - 1] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 250), "{counts:?}");
+    }
+}
