@@ -20,22 +20,43 @@ pub struct Global {
     /// Config file.
     #[arg(short = 'c', long = "config", global = true, env = "RETORT_CONFIG", default_value = "retort.toml")]
     pub config: PathBuf,
-    /// Databases to act on (repeatable, `*` globs); default: every database.
+    /// Databases, fleets or single targets (`fleet:tenant`) to act on; repeatable,
+    /// `*` and `?` globs. Default: every database and fleet.
     #[arg(short = 'd', long = "database", global = true)]
     pub databases: Vec<String>,
     /// How many targets run at once.
     #[arg(long, global = true)]
     pub jobs: Option<usize>,
+    /// Run only shard K of N (1-based), split by a stable hash of the target name.
+    #[arg(long, global = true, value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// Stop starting new targets after the first failure (running ones finish).
+    #[arg(long = "fail-fast", global = true)]
+    pub fail_fast: bool,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
+fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{text}` is not a shard; write K/N with 1 <= K <= N, e.g. 2/3");
+    let (k, n) = text.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if k == 0 || n == 0 || k > n {
+        return Err(bad());
+    }
+    Ok((k, n))
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// Lines for people: a live board on a terminal, plain lines when piped.
     Text,
+    /// One JSON document at the end.
     Json,
+    /// One JSON event per line as it happens, then a summary line.
+    Ndjson,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +77,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Show the revisions each database is at.
     Current(VerboseArgs),
+    /// For every target: current heads, script heads and pending revisions.
+    Status,
     /// Upgrade to a later revision.
     Upgrade(RunArgs),
     /// Revert to an earlier revision.

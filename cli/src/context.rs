@@ -1,43 +1,149 @@
-//! What every command starts from: the validated config, the selected databases,
-//! and (per database) its revision graph.
+//! What every command starts from: the validated config, the selected histories
+//! (databases and fleets, for graph commands) or targets (databases and fleet
+//! tenants, for commands that touch databases), and their revision graphs.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
-use retort_config::{Config, Database, Overrides};
-use retort_core::driver::VersionTable;
+use retort_config::{Config, Database, NameSource, Overrides};
+use retort_core::driver::{ConnectOptions, VersionTable, mask_password};
+use retort_core::fleet::in_shard;
 use retort_core::graph::Graph;
 use retort_core::script;
 
 use crate::args::Global;
+use crate::registry;
 
-/// Config plus the databases `-d` selected (all when none was given).
+/// The loaded config and the command's selection.
 pub struct Context {
     pub config: Config,
-    pub selected: Vec<Database>,
+    patterns: Vec<String>,
+    shard: Option<(u32, u32)>,
+    graphs: std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<Graph>>>,
 }
 
 impl Context {
-    /// Loads the config and applies the `-d` selection.
+    /// Loads the config; nothing is connected yet.
     pub fn load(global: &Global) -> Result<Context> {
         let config = retort_config::load(&global.config, &Overrides { jobs: global.jobs })?;
-        let selected = select(&config, &global.databases)?;
-        Ok(Context { config, selected })
+        let ctx =
+            Context { config, patterns: global.databases.clone(), shard: global.shard, graphs: Default::default() };
+        ctx.check_patterns()?;
+        Ok(ctx)
     }
 
-    /// The one selected database, for commands that write one history.
-    pub fn single(&self) -> Result<&Database> {
-        match self.selected.as_slice() {
-            [one] => Ok(one),
-            [] => bail!("no databases are configured in {}", self.config.path.display()),
+    /// Every `-d` pattern must name something in the config.
+    fn check_patterns(&self) -> Result<()> {
+        let databases = self.config.databases.iter().map(|d| d.name.as_str());
+        let known: Vec<&str> = databases.chain(self.config.fleets.iter().map(|f| f.name.as_str())).collect();
+        for pattern in &self.patterns {
+            let fleet_part = pattern.split_once(':').map_or(pattern.as_str(), |(f, _)| f);
+            if !known.iter().any(|k| glob_match(pattern, k) || glob_match(fleet_part, k)) {
+                bail!("no database or fleet matches `{pattern}` (configured: {})", known.join(", "));
+            }
+        }
+        Ok(())
+    }
+
+    fn selects(&self, name: &str, fleet: Option<&str>) -> bool {
+        self.patterns.is_empty()
+            || self.patterns.iter().any(|p| glob_match(p, name) || fleet.is_some_and(|f| glob_match(p, f)))
+    }
+
+    /// Selected histories, one per database and per fleet: what graph commands show.
+    pub fn histories(&self) -> Vec<Database> {
+        let databases = self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned();
+        let fleets = self.config.fleets.iter().filter(|f| self.selects(&f.name, Some(&f.name))).map(|f| {
+            let mut db = f.template.clone();
+            db.name = f.name.clone();
+            db
+        });
+        databases.chain(fleets).collect()
+    }
+
+    /// The one selected history, for commands that write one.
+    pub fn single(&self) -> Result<Database> {
+        match self.histories().as_slice() {
+            [one] => Ok(one.clone()),
+            [] => bail!("nothing selected in {}", self.config.path.display()),
             many => bail!(
-                "this command works on one database; choose one with -d ({})",
+                "this command works on one database or fleet; choose one with -d ({})",
                 many.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
             ),
         }
     }
+
+    /// Selected targets: databases and fleet tenants (listed, read from a file, or
+    /// queried from the control database), after `--shard`.
+    pub async fn targets(&self) -> Result<Vec<Database>> {
+        let mut targets: Vec<Database> =
+            self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned().collect();
+        let mut all = targets.clone();
+        for fleet in &self.config.fleets {
+            let wanted = self.patterns.is_empty()
+                || self.patterns.iter().any(|p| glob_match(p.split_once(':').map_or(p, |(f, _)| f), &fleet.name));
+            if !wanted {
+                continue;
+            }
+            let tenants = match &fleet.names {
+                NameSource::List(list) => list.clone(),
+                NameSource::Query { control_url, sql } => {
+                    query_names(&self.config, &fleet.name, control_url, sql).await?
+                }
+            };
+            let expanded = fleet.targets(&tenants)?;
+            all.extend(expanded.iter().cloned());
+            targets.extend(expanded.into_iter().filter(|t| self.selects(&t.name, Some(&fleet.name))));
+        }
+        retort_config::check_shared_version_tables(&all)?;
+        if let Some((k, n)) = self.shard {
+            targets.retain(|t| in_shard(&t.name, k, n));
+        }
+        Ok(targets)
+    }
+
+    /// The graph of a target's history, loaded once per set of revision folders.
+    pub fn graph(&self, db: &Database) -> Result<Arc<Graph>> {
+        let key = db.version_locations.clone();
+        if let Some(graph) = self.graphs.lock().expect("graph cache").get(&key) {
+            return Ok(graph.clone());
+        }
+        let graph = Arc::new(load_graph(db)?);
+        self.graphs.lock().expect("graph cache").insert(key, graph.clone());
+        Ok(graph)
+    }
+
+    /// Options to connect to a target.
+    pub fn connect_options(&self, db: &Database, writes: bool) -> ConnectOptions {
+        ConnectOptions {
+            url: db.url.clone(),
+            base_dir: self.config.base_dir.clone(),
+            application_name: db.application_name.clone(),
+            writes,
+            statement_timeout: db.statement_timeout,
+            ddl_lock_timeout: db.ddl_lock_timeout,
+            search_path: db.search_path.clone(),
+        }
+    }
+}
+
+/// Runs a fleet's `names_query` on its control database.
+async fn query_names(config: &Config, fleet: &str, url: &str, sql: &str) -> Result<Vec<String>> {
+    let driver = registry::for_url(&format!("{fleet} (control_url)"), url)?;
+    let options = ConnectOptions { url: url.to_string(), base_dir: config.base_dir.clone(), ..Default::default() };
+    let mut conn = driver
+        .connect(&options)
+        .await
+        .map_err(|e| anyhow::anyhow!("fleet `{fleet}`: cannot connect to {}: {e}", mask_password(url)))?;
+    let rows = conn.query(sql).await.with_context(|| format!("fleet `{fleet}`: names_query"))?;
+    let _ = conn.close().await;
+    Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
 }
 
 /// The revision graph of a database's version locations.
-pub fn graph(db: &Database) -> Result<Graph> {
+pub fn load_graph(db: &Database) -> Result<Graph> {
     if let Some(missing) = db.version_locations.iter().find(|l| !l.is_dir()) {
         bail!("database `{}`: no revision folder at {}", db.name, missing.display());
     }
@@ -48,19 +154,6 @@ pub fn graph(db: &Database) -> Result<Graph> {
 /// The version table of a database.
 pub fn version_table(db: &Database) -> VersionTable {
     VersionTable { name: db.version_table.clone(), schema: db.version_table_schema.clone() }
-}
-
-fn select(config: &Config, patterns: &[String]) -> Result<Vec<Database>> {
-    if patterns.is_empty() {
-        return Ok(config.databases.clone());
-    }
-    for pattern in patterns {
-        if !config.databases.iter().any(|d| glob_match(pattern, &d.name)) {
-            let known: Vec<&str> = config.databases.iter().map(|d| d.name.as_str()).collect();
-            bail!("no database matches `{pattern}` (configured: {})", known.join(", "));
-        }
-    }
-    Ok(config.databases.iter().filter(|d| patterns.iter().any(|p| glob_match(p, &d.name))).cloned().collect())
 }
 
 /// `*` matches any run of characters, `?` one character.
@@ -88,6 +181,7 @@ mod tests {
         assert!(glob_match("ana*", "analytics"));
         assert!(glob_match("*", "x"));
         assert!(glob_match("t?", "t1"));
+        assert!(glob_match("tenants:a*", "tenants:acme"));
         assert!(!glob_match("ana*", "default"));
     }
 }

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod board;
 mod commands;
 mod context;
 mod output;

@@ -41,7 +41,7 @@ pub fn error_line(error: &anyhow::Error) -> String {
 pub fn print_error(format: Format, error: &anyhow::Error) {
     match format {
         Format::Text => eprintln!("error: {}", error_line(error)),
-        Format::Json => {
+        Format::Json | Format::Ndjson => {
             let doc = json!({"ok": false, "error": {"kind": error_kind(error), "message": error_line(error)}});
             println!("{doc}");
         }

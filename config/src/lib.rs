@@ -252,13 +252,18 @@ impl Context<'_> {
         let url_template = raw.url_template.take().ok_or("`url_template` is missing")?;
         let schema_template = raw.schema_template.take();
         if !url_template.contains("{name}") && schema_template.as_ref().is_none_or(|s| !s.contains("{name}")) {
-            return Err("`url_template` (database per tenant) or `schema_template` (schema per tenant) must contain {name}".into());
+            return Err(
+                "`url_template` (database per tenant) or `schema_template` (schema per tenant) must contain {name}"
+                    .into(),
+            );
         }
         let names = match (raw.names.take(), raw.names_file.take(), raw.names_query.take(), raw.control_url.take()) {
             (Some(list), None, None, None) => NameSource::List(list),
             (None, Some(file), None, None) => NameSource::List(read_names(&self.base_dir.join(file))?),
             (None, None, Some(sql), Some(control_url)) => NameSource::Query { control_url, sql },
-            (None, None, Some(_), None) => return Err("`names_query` needs `control_url`, the database it runs on".into()),
+            (None, None, Some(_), None) => {
+                return Err("`names_query` needs `control_url`, the database it runs on".into());
+            }
             _ => return Err("give exactly one of `names`, `names_file`, `names_query` (with `control_url`)".into()),
         };
         if let NameSource::List(list) = &names
@@ -268,7 +273,8 @@ impl Context<'_> {
         }
         let mut template = self.settings(name, &format!("alembic_version_{name}"), raw)?;
         template.fleet = Some(name.to_string());
-        template.application_name = template.application_name.replace(&format!("retort:{name}"), &format!("retort:{name}:{{name}}"));
+        template.application_name =
+            template.application_name.replace(&format!("retort:{name}"), &format!("retort:{name}:{{name}}"));
         Ok(Fleet { name: name.to_string(), names, url_template, schema_template, template })
     }
 
@@ -457,8 +463,12 @@ control_url = "postgres://app@127.0.0.1/control"
         assert!(err("url = 'postgres://x/y'\nnames = ['a']\n").contains("fleets.f: a fleet takes `url_template`"));
         assert!(err("url_template = 'postgres://x/y'\nnames = ['a']\n").contains("must contain {name}"));
         assert!(err("url_template = 'postgres://x/{name}'\n").contains("exactly one of `names`"));
-        assert!(err("url_template = 'postgres://x/{name}'\nnames_query = 'select 1'\n").contains("needs `control_url`"));
-        let err = load_str("[databases.d]\nurl = 'sqlite://a'\nscript_location = 'm'\nnames = ['x']\n").unwrap_err().to_string();
+        assert!(
+            err("url_template = 'postgres://x/{name}'\nnames_query = 'select 1'\n").contains("needs `control_url`")
+        );
+        let err = load_str("[databases.d]\nurl = 'sqlite://a'\nscript_location = 'm'\nnames = ['x']\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("databases.d: `names` belongs to a [fleets.*] entry"), "{err}");
     }
 
@@ -467,7 +477,10 @@ control_url = "postgres://app@127.0.0.1/control"
         let mut result = None;
         figment::Jail::expect_with(|jail| {
             jail.create_file("tenants.txt", "# tenants\nacme\n\n globex \n")?;
-            jail.create_file("retort.toml", "[fleets.t]\nscript_location = 'm'\nurl_template = 'sqlite://{name}.db'\nnames_file = 'tenants.txt'\n")?;
+            jail.create_file(
+                "retort.toml",
+                "[fleets.t]\nscript_location = 'm'\nurl_template = 'sqlite://{name}.db'\nnames_file = 'tenants.txt'\n",
+            )?;
             result = Some(load(Path::new("retort.toml"), &Overrides::default()));
             Ok(())
         });

@@ -85,6 +85,9 @@ pub fn new_revision(graph: &Graph, request: &NewRevision, path_dir: &Path) -> Re
         .depends_on
         .iter()
         .map(|dep| {
+            if dep.contains(':') {
+                return Ok(dep.clone()); // another database's revision, checked when it runs
+            }
             let index = graph.resolve_one(dep)?.ok_or_else(|| SpecError::NotFound(dep.clone()))?;
             let keep_label = graph.has_label(index, dep);
             Ok(if keep_label { dep.clone() } else { graph.revision(index).id.clone() })

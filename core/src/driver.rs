@@ -198,6 +198,8 @@ pub struct ConnectOptions {
     /// How long one DDL statement may wait for a table lock before it fails with
     /// [`DriverError::LockNotAvailable`] (PostgreSQL `lock_timeout`).
     pub ddl_lock_timeout: Option<Duration>,
+    /// Schema the session works in (schema-per-tenant), where the dialect has one.
+    pub search_path: Option<String>,
 }
 
 /// Opens connections for a family of URL schemes.

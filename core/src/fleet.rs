@@ -82,7 +82,12 @@ pub trait Observer: Send + Sync {
 }
 
 /// Runs `action` on every target; outcomes come back in the targets' order.
-pub async fn run(targets: Vec<Target>, action: Action, options: FleetOptions, observer: Arc<dyn Observer>) -> Vec<Outcome> {
+pub async fn run(
+    targets: Vec<Target>,
+    action: Action,
+    options: FleetOptions,
+    observer: Arc<dyn Observer>,
+) -> Vec<Outcome> {
     let semaphore = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut exclusive: HashMap<String, Arc<Mutex<()>>> = HashMap::new();
     let mut finished: HashMap<String, watch::Receiver<bool>> = HashMap::new();
@@ -93,7 +98,14 @@ pub async fn run(targets: Vec<Target>, action: Action, options: FleetOptions, ob
         senders.push(tx);
         exclusive.entry(t.exclusive.clone()).or_default();
     }
-    let shared = Arc::new(Shared { action, finished, targets: targets.clone(), observer, stop: AtomicBool::new(false), fail_fast: options.fail_fast });
+    let shared = Arc::new(Shared {
+        action,
+        finished,
+        targets: targets.clone(),
+        observer,
+        stop: AtomicBool::new(false),
+        fail_fast: options.fail_fast,
+    });
     let tasks: Vec<_> = targets
         .into_iter()
         .zip(senders)
@@ -126,7 +138,12 @@ struct Shared {
 }
 
 impl Shared {
-    async fn run_target(self: &Arc<Self>, target: &Target, semaphore: Arc<Semaphore>, exclusive: Arc<Mutex<()>>) -> Outcome {
+    async fn run_target(
+        self: &Arc<Self>,
+        target: &Target,
+        semaphore: Arc<Semaphore>,
+        exclusive: Arc<Mutex<()>>,
+    ) -> Outcome {
         let started = Instant::now();
         let mut outcome = Outcome {
             target: target.name.clone(),
@@ -154,12 +171,22 @@ impl Shared {
             Ok(mut conn) => {
                 let hooks = TargetHooks { shared: self.clone(), target };
                 let dialect = target.driver.dialect();
-                let report = executor::run_with_hooks(conn.as_mut(), dialect, &target.graph, &target.table, &self.action, &target.run, &hooks).await;
+                let report = executor::run_with_hooks(
+                    conn.as_mut(),
+                    dialect,
+                    &target.graph,
+                    &target.table,
+                    &self.action,
+                    &target.run,
+                    &hooks,
+                )
+                .await;
                 let _ = conn.close().await;
                 if let Some(e) = &report.error {
                     outcome.error = Some(driver::redact(&e.to_string(), &target.connect.url));
                     outcome.lock_timeout = e.is_lock_timeout();
-                    outcome.bad_input = matches!(e, executor::RunError::Spec(_) | executor::RunError::PythonRevision { .. });
+                    outcome.bad_input =
+                        matches!(e, executor::RunError::Spec(_) | executor::RunError::PythonRevision { .. });
                 }
                 outcome.report = Some(report);
             }
@@ -190,20 +217,27 @@ impl Shared {
 
     /// Whether `revision` is applied in the target called `name`.
     async fn applied_in(&self, name: &str, revision: &str) -> Result<bool, String> {
-        let other = self.targets.iter().find(|t| t.name == name).ok_or_else(|| format!("no target `{name}` in this run"))?;
+        let other =
+            self.targets.iter().find(|t| t.name == name).ok_or_else(|| format!("no target `{name}` in this run"))?;
         let index = other.graph.index_of(revision).ok_or_else(|| format!("`{name}` has no revision {revision}"))?;
         let options = ConnectOptions { writes: false, ..other.connect.clone() };
         let mut conn = other.driver.connect(&options).await.map_err(|e| format!("cannot read `{name}`: {e}"))?;
         let rows = driver::read_versions(conn.as_mut(), other.driver.dialect(), &other.table).await;
         let _ = conn.close().await;
-        let rows: Vec<usize> = rows.map_err(|e| e.to_string())?.unwrap_or_default().iter().filter_map(|r| other.graph.index_of(r)).collect();
+        let rows: Vec<usize> = rows
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| other.graph.index_of(r))
+            .collect();
         Ok(other.graph.ancestors(&rows, true).contains(index))
     }
 }
 
 /// The targets named by `target:revision` dependencies anywhere in a history.
 fn dependency_targets(graph: &Graph) -> Vec<String> {
-    let mut names: Vec<String> = (0..graph.len()).flat_map(|i| graph.external_dependencies(i).map(|(t, _)| t.to_string())).collect();
+    let mut names: Vec<String> =
+        (0..graph.len()).flat_map(|i| graph.external_dependencies(i).map(|(t, _)| t.to_string())).collect();
     names.sort();
     names.dedup();
     names
@@ -232,7 +266,10 @@ impl Hooks for TargetHooks<'_> {
         let Some(index) = self.target.graph.index_of(&step.revision) else { return Ok(()) };
         for (other, revision) in self.target.graph.external_dependencies(index) {
             if !self.shared.applied_in(other, revision).await? {
-                return Err(format!("revision {} waits for {other}:{revision}, which {other} has not applied", step.revision));
+                return Err(format!(
+                    "revision {} waits for {other}:{revision}, which {other} has not applied",
+                    step.revision
+                ));
             }
         }
         Ok(())

@@ -6,14 +6,14 @@ use retort_core::script::sql;
 use serde_json::json;
 
 use crate::args::{Format, Global, MergeArgs, RevisionArgs};
-use crate::context::{self, Context};
+use crate::context::Context;
 use crate::output::Exit;
 
 /// `retort revision -m ...`.
 pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let db = ctx.single()?;
-    let graph = context::graph(db)?;
+    let graph = ctx.graph(&db)?;
     let request = NewRevision {
         message: args.message.clone(),
         heads: args.head.iter().cloned().collect(),
@@ -32,7 +32,7 @@ pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
 pub fn merge(global: &Global, args: &MergeArgs) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let db = ctx.single()?;
-    let graph = context::graph(db)?;
+    let graph = ctx.graph(&db)?;
     let request = NewRevision {
         message: args.message.clone(),
         branch_labels: args.branch_labels.clone(),
@@ -51,7 +51,9 @@ fn write(global: &Global, rev: &retort_core::revision::Revision) -> Result<Exit>
     let text = sql::render(rev, "", "");
     std::fs::write(&rev.path, text).with_context(|| format!("cannot write {}", rev.path.display()))?;
     match global.format {
-        Format::Json => println!("{}", json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()})),
+        Format::Json | Format::Ndjson => {
+            println!("{}", json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()}))
+        }
         Format::Text => println!("Generating {} ... done", rev.path.display()),
     }
     Ok(Exit::Ok)

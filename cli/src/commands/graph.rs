@@ -1,5 +1,7 @@
 //! Read-only graph commands: `heads`, `branches`, `history`, `show`.
 
+use std::sync::Arc;
+
 use anyhow::{Context as _, Result, bail};
 use retort_config::Database;
 use retort_core::graph::Graph;
@@ -8,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::run::read_rows;
 use crate::args::{Format, Global, HeadsArgs, HistoryArgs, ShowArgs, VerboseArgs};
-use crate::context::{self, Context};
+use crate::context::Context;
 use crate::output::{Exit, LineParts, revision_block, revision_json, revision_line};
 
 /// How one database's revisions are listed.
@@ -23,7 +25,7 @@ struct Listing<'a> {
 /// Prints listings as text (a `# name` header when several databases) or one JSON document.
 fn print(global: &Global, listings: &[(String, Listing)]) -> Exit {
     match global.format {
-        Format::Json => {
+        Format::Json | Format::Ndjson => {
             let targets: Vec<Value> = listings
                 .iter()
                 .map(|(name, l)| {
@@ -52,14 +54,15 @@ fn print(global: &Global, listings: &[(String, Listing)]) -> Exit {
     Exit::Ok
 }
 
-fn graphs(global: &Global) -> Result<Vec<(Database, Graph)>> {
-    let ctx = Context::load(global)?;
-    ctx.selected.into_iter().map(|db| context::graph(&db).map(|g| (db, g))).collect()
+/// The selected histories (databases and fleets) with their graphs.
+fn graphs(ctx: &Context) -> Result<Vec<(Database, Arc<Graph>)>> {
+    ctx.histories().into_iter().map(|db| ctx.graph(&db).map(|g| (db, g))).collect()
 }
 
 /// `retort heads`.
 pub fn heads(global: &Global, args: &HeadsArgs) -> Result<Exit> {
-    let graphs = graphs(global)?;
+    let ctx = Context::load(global)?;
+    let graphs = graphs(&ctx)?;
     let listings = graphs
         .iter()
         .map(|(db, g)| {
@@ -79,7 +82,8 @@ pub fn heads(global: &Global, args: &HeadsArgs) -> Result<Exit> {
 
 /// `retort branches`: branch points, newest first, each with where it branches to.
 pub fn branches(global: &Global, args: &VerboseArgs) -> Result<Exit> {
-    let graphs = graphs(global)?;
+    let ctx = Context::load(global)?;
+    let graphs = graphs(&ctx)?;
     let mut listings = Vec::new();
     for (db, g) in &graphs {
         let order = plan::history(g, &["base".to_string()], "heads")?;
@@ -115,11 +119,12 @@ pub async fn history(global: &Global, args: &HistoryArgs) -> Result<Exit> {
             None => bail!("history range `{range}` must be [start]:[end], [start]: or :[end]"),
         },
     };
-    let graphs = graphs(global)?;
+    let ctx = Context::load(global)?;
+    let graphs = graphs(&ctx)?;
     let needs_db = args.indicate_current || lower == "current" || upper == "current";
     let mut listings = Vec::new();
     for (db, g) in &graphs {
-        let rows = if needs_db { read_rows(global, db).await? } else { vec![] };
+        let rows = if needs_db { read_rows(&ctx, db).await? } else { vec![] };
         let current_specs = |spec: &str, default: &str| -> Vec<String> {
             match spec {
                 "" => vec![default.to_string()],
@@ -153,7 +158,8 @@ pub async fn history(global: &Global, args: &HistoryArgs) -> Result<Exit> {
 
 /// `retort show <rev>...`.
 pub fn show(global: &Global, args: &ShowArgs) -> Result<Exit> {
-    let graphs = graphs(global)?;
+    let ctx = Context::load(global)?;
+    let graphs = graphs(&ctx)?;
     let mut listings = Vec::new();
     for (db, g) in &graphs {
         let mut revisions = Vec::new();

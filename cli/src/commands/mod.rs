@@ -24,6 +24,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::History(args) => graph::history(global, args).await,
         Command::Show(args) => graph::show(global, args),
         Command::Current(args) => run::current(global, args).await,
+        Command::Status => run::status(global).await,
         Command::Upgrade(args) => run::upgrade(global, &args.revision, args.sql).await,
         Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
         Command::Stamp(args) => run::stamp(global, args).await,

@@ -1,187 +1,272 @@
-//! Commands that touch databases: `current`, `upgrade`, `downgrade`, `stamp`.
-//! Each selected database runs on its own: one failure never stops another.
+//! Commands that touch databases: `current`, `status`, `upgrade`, `downgrade`,
+//! `stamp`. Targets run concurrently on the fleet runner; one failure never stops
+//! or changes another.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Result, bail};
 use retort_config::Database;
-use retort_core::driver::{self, ConnectOptions, mask_password};
-use retort_core::executor::{self, Action, Report, RunError, RunOptions};
-use retort_core::graph::Graph;
+use retort_core::driver::{self, mask_password};
+use retort_core::executor::{self, Action, RunOptions};
+use retort_core::fleet::{self, Event, FleetOptions, Observer, Outcome, Status, Target};
+use retort_core::plan;
 use serde_json::{Value, json};
 
 use crate::args::{Format, Global, StampArgs, VerboseArgs};
+use crate::board::Board;
 use crate::context::{self, Context};
-use crate::output::{Exit, LineParts, error_line, revision_line};
+use crate::output::{Exit, LineParts, error_line, revision_block, revision_line};
 use crate::registry;
 
-/// How one database's run ended.
-struct Outcome {
-    target: String,
-    driver: &'static str,
-    graph: Option<Graph>,
-    report: Option<Report>,
-    /// The error text and how it counts toward the exit code.
-    error: Option<(String, Exit)>,
-}
-
-fn connect_options(ctx: &Context, db: &Database, writes: bool) -> ConnectOptions {
-    ConnectOptions {
-        url: db.url.clone(),
-        base_dir: ctx.config.base_dir.clone(),
-        application_name: db.application_name.clone(),
-        writes,
-        statement_timeout: db.statement_timeout,
-        ddl_lock_timeout: db.ddl_lock_timeout,
-    }
-}
-
 /// The version rows of a database, creating nothing.
-pub(super) async fn read_rows(global: &Global, db: &Database) -> Result<Vec<String>> {
-    let ctx = Context::load(global)?;
+pub(super) async fn read_rows(ctx: &Context, db: &Database) -> Result<Vec<String>> {
     let driver = registry::for_url(&db.name, &db.url)?;
     let mut conn = driver
-        .connect(&connect_options(&ctx, db, false))
+        .connect(&ctx.connect_options(db, false))
         .await
         .map_err(|e| anyhow::anyhow!("database `{}`: cannot connect to {}: {e}", db.name, mask_password(&db.url)))?;
     let rows = driver::read_versions(conn.as_mut(), driver.dialect(), &context::version_table(db)).await?;
-    conn.close().await?;
+    let _ = conn.close().await;
     Ok(rows.unwrap_or_default())
 }
 
-async fn run_one(ctx: &Context, db: &Database, action: &Action) -> Outcome {
-    let mut outcome = Outcome { target: db.name.clone(), driver: "", graph: None, report: None, error: None };
-    let usage = |e: anyhow::Error| Some((error_line(&e), Exit::Usage));
-    let driver = match registry::for_url(&db.name, &db.url) {
-        Ok(d) => d,
-        Err(e) => return Outcome { error: usage(e), ..outcome },
-    };
-    outcome.driver = driver.name();
-    let graph = match context::graph(db) {
-        Ok(g) => g,
-        Err(e) => return Outcome { error: usage(e), ..outcome },
-    };
-    let mut conn = match driver.connect(&connect_options(ctx, db, action.writes())).await {
-        Ok(c) => c,
-        Err(e) => {
-            let message = format!("cannot connect to {}: {e}", mask_password(&db.url));
-            return Outcome { error: Some((message, Exit::TargetFailed)), graph: Some(graph), ..outcome };
-        }
-    };
-    let table = context::version_table(db);
-    let options = RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() };
-    let report = executor::run(conn.as_mut(), driver.dialect(), &graph, &table, action, &options).await;
-    let _ = conn.close().await;
-    outcome.error = report.error.as_ref().map(|e| (e.to_string(), exit_for(e)));
-    outcome.graph = Some(graph);
-    outcome.report = Some(report);
-    outcome
+/// A target that failed before it could run (unknown driver, unreadable scripts).
+fn failed_early(db: &Database, error: anyhow::Error) -> Outcome {
+    Outcome {
+        target: db.name.clone(),
+        driver: "",
+        status: Status::Failed,
+        report: None,
+        error: Some(error_line(&error)),
+        lock_timeout: false,
+        bad_input: true,
+        elapsed: Duration::ZERO,
+    }
 }
 
-fn exit_for(error: &RunError) -> Exit {
-    match error {
-        RunError::Spec(_) | RunError::PythonRevision { .. } => Exit::Usage,
-        e if e.is_lock_timeout() => Exit::LockTimeout,
-        _ => Exit::TargetFailed,
+/// Runs `action` on the selected targets with `board` watching; outcomes in the
+/// targets' order.
+async fn run_fleet(
+    ctx: &Context,
+    global: &Global,
+    selected: &[Database],
+    action: Action,
+    board: Arc<Board>,
+) -> Vec<Outcome> {
+    let mut early = Vec::new();
+    let mut targets = Vec::new();
+    for db in selected {
+        let prepared = registry::for_url(&db.name, &db.url).and_then(|driver| Ok((driver, ctx.graph(db)?)));
+        match prepared {
+            Err(e) => early.push(failed_early(db, e)),
+            Ok((driver, graph)) => targets.push(Target {
+                name: db.name.clone(),
+                driver,
+                connect: ctx.connect_options(db, action.writes()),
+                table: context::version_table(db),
+                graph,
+                run: RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() },
+                exclusive: exclusivity_key(db),
+            }),
+        }
     }
+    for outcome in &early {
+        board.event(Event::TargetFinished { outcome });
+    }
+    let options = FleetOptions { jobs: ctx.config.jobs, fail_fast: global.fail_fast };
+    let mut outcomes = fleet::run(targets, action, options, board).await;
+    outcomes.extend(early);
+    let order: Vec<&str> = selected.iter().map(|d| d.name.as_str()).collect();
+    outcomes.sort_by_key(|o| order.iter().position(|n| *n == o.target));
+    outcomes
+}
+
+/// SQLite allows one writer per file; server targets are kept apart by their lock.
+fn exclusivity_key(db: &Database) -> String {
+    if db.url.starts_with("sqlite:") { db.url.clone() } else { db.name.clone() }
 }
 
 /// 1 if any target failed at run time, else 3 for lock time-outs, else 2 for bad input.
 fn exit_code(outcomes: &[Outcome]) -> Exit {
-    let classes: Vec<Exit> = outcomes.iter().filter_map(|o| o.error.as_ref().map(|(_, c)| *c)).collect();
+    let failed = outcomes.iter().filter(|o| o.status == Status::Failed);
+    let classes: Vec<Exit> = failed
+        .map(|o| {
+            if o.lock_timeout {
+                Exit::LockTimeout
+            } else if o.bad_input {
+                Exit::Usage
+            } else {
+                Exit::TargetFailed
+            }
+        })
+        .collect();
     [Exit::TargetFailed, Exit::LockTimeout, Exit::Usage].into_iter().find(|c| classes.contains(c)).unwrap_or(Exit::Ok)
 }
 
-async fn run_all(global: &Global, action: &Action) -> Result<Vec<Outcome>> {
-    let ctx = Context::load(global)?;
-    let mut outcomes = Vec::new();
-    for db in &ctx.selected {
-        outcomes.push(run_one(&ctx, db, action).await);
-    }
-    Ok(outcomes)
-}
-
-fn target_json(o: &Outcome, extra: Option<(&str, Value)>) -> Value {
+fn target_json(o: &Outcome) -> Value {
     let report = o.report.as_ref();
-    let mut value = json!({
+    json!({
         "target": o.target,
         "driver": o.driver,
-        "status": if o.error.is_some() { "failed" } else { "ok" },
+        "status": o.status,
         "before": report.map(|r| r.before.clone()).unwrap_or_default(),
         "after": report.map(|r| r.after.clone()).unwrap_or_default(),
         "steps": report.map(|r| json!(r.steps)).unwrap_or(json!([])),
         "notes": report.map(|r| r.notes.clone()).unwrap_or_default(),
-        "error": o.error.as_ref().map(|(message, _)| message.clone()),
-    });
-    if let Some((key, extra)) = extra {
-        value[key] = extra;
-    }
-    value
+        "ms": o.elapsed.as_millis() as u64,
+        "error": o.error,
+    })
 }
 
-fn print_runs(global: &Global, outcomes: &[Outcome]) -> Exit {
-    let code = exit_code(outcomes);
-    if global.format == Format::Json {
-        let targets: Vec<Value> = outcomes.iter().map(|o| target_json(o, None)).collect();
-        println!("{}", json!({"ok": code == Exit::Ok, "targets": targets}));
-        return code;
+fn summary_json(outcomes: &[Outcome]) -> Value {
+    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
+    let applied: usize = outcomes.iter().filter_map(|o| o.report.as_ref()).map(|r| r.steps.len()).sum();
+    let mut slowest: Vec<&Outcome> = outcomes.iter().collect();
+    slowest.sort_by_key(|o| std::cmp::Reverse(o.elapsed));
+    let slowest: Vec<Value> =
+        slowest.iter().take(5).map(|o| json!({"target": o.target, "ms": o.elapsed.as_millis() as u64})).collect();
+    json!({
+        "targets": outcomes.len(), "ok": count(Status::Ok), "failed": count(Status::Failed),
+        "skipped": count(Status::Skipped), "revisions_applied": applied, "slowest": slowest,
+    })
+}
+
+fn print_summary(outcomes: &[Outcome]) {
+    let s = summary_json(outcomes);
+    println!(
+        "{} targets: {} ok, {} failed, {} skipped; {} revisions applied",
+        s["targets"], s["ok"], s["failed"], s["skipped"], s["revisions_applied"]
+    );
+    let slowest: Vec<String> = s["slowest"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| format!("{} {} ms", v["target"].as_str().unwrap_or(""), v["ms"]))
+        .collect();
+    println!("slowest: {}", slowest.join(", "));
+    for o in outcomes.iter().filter(|o| o.status != Status::Ok) {
+        println!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
     }
-    for o in outcomes {
-        for note in o.report.iter().flat_map(|r| &r.notes) {
-            println!("{}: note: {note}", o.target);
+}
+
+/// Runs a writing action and reports it in the chosen format.
+async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
+    let ctx = Context::load(global)?;
+    let selected = ctx.targets().await?;
+    let board = Arc::new(Board::new(global.format, selected.len()));
+    let outcomes = run_fleet(&ctx, global, &selected, action, board.clone()).await;
+    board.finish();
+    let code = exit_code(&outcomes);
+    match global.format {
+        Format::Json => {
+            let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
+            println!("{}", json!({"ok": code == Exit::Ok, "targets": targets, "summary": summary_json(&outcomes)}));
         }
-        for step in o.report.iter().flat_map(|r| &r.steps) {
-            let message =
-                o.graph.as_ref().and_then(|g| g.index_of(&step.revision).map(|i| g.revision(i).message.clone()));
-            let verb = step.direction.verb();
-            println!("{}: {verb} {}, {} ({} ms)", o.target, step.revision, message.unwrap_or_default(), step.ms);
+        Format::Ndjson => {
+            let mut summary = summary_json(&outcomes);
+            summary["event"] = json!("summary");
+            summary["ok"] = json!(code == Exit::Ok);
+            println!("{summary}");
         }
-        match &o.error {
-            Some((message, _)) => eprintln!("{}: FAILED: {message}", o.target),
-            None => {
-                let after = o.report.as_ref().map(|r| r.after.join(", ")).unwrap_or_default();
-                println!("{}: ok, at {}", o.target, if after.is_empty() { "base" } else { &after });
+        Format::Text => {
+            if outcomes.len() > 1 {
+                print_summary(&outcomes);
             }
         }
     }
-    code
+    Ok(code)
 }
 
 /// `retort current`: what each database is at, as Alembic shows it.
 pub async fn current(global: &Global, args: &VerboseArgs) -> Result<Exit> {
-    let outcomes = run_all(global, &Action::Current).await?;
-    let shown = |o: &Outcome| -> Vec<usize> {
-        match (&o.graph, &o.report) {
-            (Some(g), Some(r)) => g.applied_heads(&r.before.iter().filter_map(|id| g.index_of(id)).collect::<Vec<_>>()),
-            _ => vec![],
-        }
-    };
+    let ctx = Context::load(global)?;
+    let selected = ctx.targets().await?;
+    let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await;
     let code = exit_code(&outcomes);
-    if global.format == Format::Json {
-        let targets: Vec<Value> = outcomes
-            .iter()
-            .map(|o| {
-                let ids = o.graph.as_ref().map(|g| g.ids(&shown(o))).unwrap_or_default();
-                target_json(o, Some(("current", json!(ids))))
-            })
-            .collect();
-        println!("{}", json!({"ok": code == Exit::Ok, "targets": targets}));
-        return Ok(code);
-    }
-    for o in &outcomes {
-        if outcomes.len() > 1 {
-            println!("# {}", o.target);
-        }
-        if let Some((message, _)) = &o.error {
-            eprintln!("{}: FAILED: {message}", o.target);
-            continue;
-        }
-        let g = o.graph.as_ref().expect("graph of a successful target");
-        for i in shown(o) {
-            if args.verbose {
-                println!("{}", crate::output::revision_block(g, i, true));
-            } else {
-                println!("{}", revision_line(g, i, LineParts { tree: true, ..Default::default() }));
+    let mut targets = Vec::new();
+    for (db, o) in selected.iter().zip(&outcomes) {
+        let shown = match &o.report {
+            Some(r) => {
+                let g = ctx.graph(db)?;
+                let rows: Vec<usize> = r.before.iter().filter_map(|id| g.index_of(id)).collect();
+                Some((g.clone(), g.applied_heads(&rows)))
+            }
+            _ => None,
+        };
+        match global.format {
+            Format::Text => {
+                if outcomes.len() > 1 {
+                    println!("# {}", o.target);
+                }
+                if let Some(error) = &o.error {
+                    eprintln!("{}: FAILED: {error}", o.target);
+                }
+                for (g, i) in shown.iter().flat_map(|(g, list)| list.iter().map(move |&i| (g, i))) {
+                    if args.verbose {
+                        println!("{}", revision_block(g, i, true));
+                    } else {
+                        println!("{}", revision_line(g, i, LineParts { tree: true, ..Default::default() }));
+                    }
+                }
+            }
+            _ => {
+                let mut value = target_json(o);
+                value["current"] = json!(shown.map(|(g, list)| g.ids(&list)).unwrap_or_default());
+                targets.push(value);
             }
         }
+    }
+    if global.format != Format::Text {
+        println!("{}", json!({"ok": code == Exit::Ok, "targets": targets}));
+    }
+    Ok(code)
+}
+
+/// `retort status`: current heads, script heads and pending count per target.
+pub async fn status(global: &Global) -> Result<Exit> {
+    let ctx = Context::load(global)?;
+    let selected = ctx.targets().await?;
+    let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await;
+    let code = exit_code(&outcomes);
+    let mut rows = Vec::new();
+    for (db, o) in selected.iter().zip(&outcomes) {
+        let graph = ctx.graph(db).ok();
+        let current = o.report.as_ref().map(|r| r.before.clone()).unwrap_or_default();
+        let heads = graph.as_ref().map(|g| g.ids(g.heads())).unwrap_or_default();
+        let pending = match (&graph, &o.report) {
+            (Some(g), Some(_)) => plan::upgrade(g, &current, "heads").map(|p| p.steps.len()).ok(),
+            _ => None,
+        };
+        rows.push(json!({
+            "target": o.target, "driver": o.driver, "status": o.status, "current": current,
+            "heads": heads, "pending": pending, "error": o.error,
+        }));
+    }
+    if global.format == Format::Text {
+        println!("{:<32} {:>7}  {:<28} heads", "target", "pending", "current");
+        for r in &rows {
+            let list = |v: &Value| {
+                v.as_array()
+                    .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default()
+            };
+            let pending = r["pending"].as_u64().map_or("?".to_string(), |p| p.to_string());
+            let current = if r["error"].is_null() {
+                list(&r["current"])
+            } else {
+                format!("FAILED: {}", r["error"].as_str().unwrap_or(""))
+            };
+            println!(
+                "{:<32} {:>7}  {:<28} {}",
+                r["target"].as_str().unwrap_or(""),
+                pending,
+                current,
+                list(&r["heads"])
+            );
+        }
+    } else {
+        println!("{}", json!({"ok": code == Exit::Ok, "targets": rows}));
     }
     Ok(code)
 }
@@ -192,7 +277,7 @@ pub async fn upgrade(global: &Global, revision: &str, sql: bool) -> Result<Exit>
         let (start, target) = split_range(revision);
         return offline(global, start, Action::Upgrade(target.to_string()));
     }
-    Ok(print_runs(global, &run_all(global, &Action::Upgrade(revision.to_string())).await?))
+    run_and_report(global, Action::Upgrade(revision.to_string())).await
 }
 
 /// `retort downgrade <rev>`.
@@ -204,7 +289,7 @@ pub async fn downgrade(global: &Global, revision: &str, sql: bool) -> Result<Exi
         }
         return offline(global, start, Action::Downgrade(target.to_string()));
     }
-    Ok(print_runs(global, &run_all(global, &Action::Downgrade(revision.to_string())).await?))
+    run_and_report(global, Action::Downgrade(revision.to_string())).await
 }
 
 /// `retort stamp <rev>...`.
@@ -217,8 +302,7 @@ pub async fn stamp(global: &Global, args: &StampArgs) -> Result<Exit> {
         let targets: Vec<String> = args.revisions.iter().map(|r| split_range(r).1.to_string()).collect();
         return offline(global, start, Action::Stamp { targets, purge: false });
     }
-    let action = Action::Stamp { targets: args.revisions.clone(), purge: args.purge };
-    Ok(print_runs(global, &run_all(global, &action).await?))
+    run_and_report(global, Action::Stamp { targets: args.revisions.clone(), purge: args.purge }).await
 }
 
 /// `from:to` → (Some(from), to); `to` → (None, to).
@@ -229,26 +313,22 @@ fn split_range(spec: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// `--sql`: renders each database's plan without connecting.
+/// `--sql`: renders each history's plan without connecting.
 fn offline(global: &Global, start: Option<&str>, action: Action) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let mut scripts = Vec::new();
-    for db in &ctx.selected {
+    for db in ctx.histories() {
         let driver = registry::for_url(&db.name, &db.url)?;
-        let graph = context::graph(db)?;
+        let graph = ctx.graph(&db)?;
         let starting: Vec<String> = match start {
             None | Some("base") | Some("") => vec![],
             Some(spec) => graph.ids(&graph.resolve(spec)?),
         };
         let plan = action.plan(&graph, &starting)?;
-        let table = context::version_table(db);
+        let table = context::version_table(&db);
         scripts.push((db.name.clone(), executor::render_offline(&plan, driver.dialect(), &table, &starting)));
     }
     match global.format {
-        Format::Json => {
-            let targets: Vec<Value> = scripts.iter().map(|(t, sql)| json!({"target": t, "sql": sql})).collect();
-            println!("{}", json!({"ok": true, "targets": targets}));
-        }
         Format::Text => {
             for (target, sql) in &scripts {
                 if scripts.len() > 1 {
@@ -256,6 +336,10 @@ fn offline(global: &Global, start: Option<&str>, action: Action) -> Result<Exit>
                 }
                 print!("{sql}");
             }
+        }
+        _ => {
+            let targets: Vec<Value> = scripts.iter().map(|(t, sql)| json!({"target": t, "sql": sql})).collect();
+            println!("{}", json!({"ok": true, "targets": targets}));
         }
     }
     Ok(Exit::Ok)

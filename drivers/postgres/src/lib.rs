@@ -63,6 +63,9 @@ impl Driver for PostgresDriver {
         if let Some(timeout) = options.ddl_lock_timeout {
             conn.execute(&format!("SET lock_timeout = '{}ms'", timeout.as_millis())).await?;
         }
+        if let Some(schema) = &options.search_path {
+            conn.execute(&format!("SET search_path TO {}", PostgresDialect.quote_ident(schema))).await?;
+        }
         Ok(Box::new(conn))
     }
 }
