@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT
 
 schema() {
-    pg_dump -h "$BENCH_HOST" -p "$BENCH_PORT" -U "$BENCH_USER" -d "$1" \
+    pg_dump -d "$(db_url "$1")" \
         --schema-only --no-owner --no-privileges --exclude-table=alembic_version_progress |
         grep -v -e '^--' -e '^SET ' -e '^SELECT pg_catalog.set_config' -e '^\\restrict' -e '^\\unrestrict' -e '^$'
 }
@@ -57,7 +57,7 @@ SQL
 
 upgrade_cmd() {  # tool, database, workload dir -> CMD array
     case $1 in
-        psql)    CMD=(psql -X -q -v ON_ERROR_STOP=1 -h "$BENCH_HOST" -p "$BENCH_PORT" -U "$BENCH_USER" -d "$2" -f "$3/psql/all.sql") ;;
+        psql)    CMD=(psql -X -q -v ON_ERROR_STOP=1 -d "$(db_url "$2")" -f "$3/psql/all.sql") ;;
         alembic) CMD=("$ALEMBIC_BIN" -c "$3/alembic/alembic.ini" upgrade head) ;;
         retort)  CMD=("$RETORT_BIN" -c "$3/retort/retort.toml" upgrade heads) ;;
     esac

@@ -5,28 +5,33 @@ BENCH_HOST=127.0.0.1
 BENCH_PORT=${BENCH_PG_PORT:-5432}
 BENCH_USER=${BENCH_PG_USER:-postgres}
 BENCH_DB=${BENCH_PG_DB:-retort_bench}
+# Empty: each client's default (libpq and sqlx: sslmode=prefer, so TLS when the
+# server has ssl = on). Else appended as ?sslmode=... to every URL (retort,
+# Alembic, psql), e.g. BENCH_PG_SSLMODE=disable.
+BENCH_SSLMODE=${BENCH_PG_SSLMODE:-}
 PG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$PG_DIR/../.." && pwd)
 
 # Nothing from the environment may send libpq elsewhere or change the session.
-unset PGSERVICE PGSERVICEFILE PGHOSTADDR PGOPTIONS PGDATABASE PGHOST PGPORT PGUSER
+unset PGSERVICE PGSERVICEFILE PGHOSTADDR PGOPTIONS PGDATABASE PGHOST PGPORT PGUSER PGSSLMODE
 export PGCONNECT_TIMEOUT=10
 
 die() { echo "error: $*" >&2; exit 1; }
 
 valid_name() { [[ $1 =~ ^[a-z_][a-z0-9_]*$ ]] || die "database name must match [a-z_][a-z0-9_]*: $1"; }
+[[ $BENCH_SSLMODE =~ ^(|disable|allow|prefer|require)$ ]] || die "BENCH_PG_SSLMODE must be disable, allow, prefer or require"
 
-db_url() { echo "postgres://$BENCH_USER@$BENCH_HOST:$BENCH_PORT/$1"; }
+db_url() { echo "postgres://$BENCH_USER@$BENCH_HOST:$BENCH_PORT/$1${BENCH_SSLMODE:+?sslmode=$BENCH_SSLMODE}"; }
 
 # psql on database $1 with the remaining arguments; no psqlrc, stop on error.
 psql_db() {
     local db=$1; shift
-    psql -X -q -v ON_ERROR_STOP=1 -h "$BENCH_HOST" -p "$BENCH_PORT" -U "$BENCH_USER" -d "$db" "$@"
+    psql -X -q -v ON_ERROR_STOP=1 -d "$(db_url "$db")" "$@"
 }
 
 # The command that drops and recreates database $1 (also used as hyperfine's --prepare).
 recreate_cmd() {
-    echo "psql -X -q -v ON_ERROR_STOP=1 -h $BENCH_HOST -p $BENCH_PORT -U $BENCH_USER -d postgres" \
+    echo "psql -X -q -v ON_ERROR_STOP=1 -d $(db_url postgres)" \
          "-c \"SET client_min_messages = warning\"" \
          "-c \"DROP DATABASE IF EXISTS $1 WITH (FORCE)\" -c \"CREATE DATABASE $1\""
 }

@@ -13,7 +13,9 @@
 #
 # Environment: RETORT (binary; default target/release/retort, then
 # /root/.cache/retort-release/release/retort), ALEMBIC (console script),
-# BENCH_PG_PORT (5432), BENCH_PG_DB (retort_bench), BENCH_TIMEOUT (seconds for
+# BENCH_PG_PORT (5432), BENCH_PG_DB (retort_bench), BENCH_PG_SSLMODE (empty:
+# each client's default, prefer; or disable/allow/prefer/require, added to every
+# URL), BENCH_TIMEOUT (seconds for
 # the whole hyperfine run, default 1800), OUT (directory for the results;
 # default a new /tmp/retort-pg-bench.* that is kept and printed).
 # Connects to 127.0.0.1 only. Drops the benchmark database at the end.
@@ -39,14 +41,14 @@ trap 'drop_db "$BENCH_DB" >/dev/null 2>&1 || true' EXIT
 
 PREPARE=$(recreate_cmd "$BENCH_DB")
 RETORT_CMD="$RETORT_BIN -c $W/retort/retort.toml upgrade heads"
-PSQL_CMD="psql -X -q -v ON_ERROR_STOP=1 -h $BENCH_HOST -p $BENCH_PORT -U $BENCH_USER -d $BENCH_DB -f $W/psql/all.sql"
+PSQL_CMD="psql -X -q -v ON_ERROR_STOP=1 -d $(db_url "$BENCH_DB") -f $W/psql/all.sql"
 ALEMBIC_CMD="$ALEMBIC_BIN -c $W/alembic/alembic.ini upgrade head"
 
 py=$(alembic_python "$ALEMBIC_BIN")
 echo "# workload   $W (30 revisions, head $HEAD)"
 echo "# retort     $RETORT_BIN ($(date -r "$RETORT_BIN" '+%F %T'))"
 echo "# psql       $(psql --version)"
-echo "# server     $(psql_db postgres -Atc 'SHOW server_version') at $BENCH_HOST:$BENCH_PORT, fsync=$(psql_db postgres -Atc 'SHOW fsync'), synchronous_commit=$(psql_db postgres -Atc 'SHOW synchronous_commit'), ssl=$(psql_db postgres -Atc 'SHOW ssl')"
+echo "# server     $(psql_db postgres -Atc 'SHOW server_version') at $BENCH_HOST:$BENCH_PORT, fsync=$(psql_db postgres -Atc 'SHOW fsync'), synchronous_commit=$(psql_db postgres -Atc 'SHOW synchronous_commit'), ssl=$(psql_db postgres -Atc 'SHOW ssl'), client sslmode ${BENCH_SSLMODE:-default (prefer)}"
 echo "# alembic    $ALEMBIC_BIN: $("$py" -c 'import alembic, sqlalchemy, psycopg2, sys; print("alembic", alembic.__version__, "sqlalchemy", sqlalchemy.__version__, "psycopg2", psycopg2.__version__.split()[0], "python", sys.version.split()[0])')"
 echo "# hyperfine  $(hyperfine --version), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -82,8 +82,11 @@ pub trait Observer: Send + Sync {
 }
 
 /// Runs `action` on every target; outcomes come back in the targets' order.
+/// `elsewhere` are databases not run now that cross-database dependencies may name:
+/// they are only read.
 pub async fn run(
     targets: Vec<Target>,
+    elsewhere: Vec<Target>,
     action: Action,
     options: FleetOptions,
     observer: Arc<dyn Observer>,
@@ -98,10 +101,11 @@ pub async fn run(
         senders.push(tx);
         exclusive.entry(t.exclusive.clone()).or_default();
     }
+    let known = targets.iter().cloned().chain(elsewhere).collect();
     let shared = Arc::new(Shared {
         action,
         finished,
-        targets: targets.clone(),
+        known,
         observer,
         stop: AtomicBool::new(false),
         fail_fast: options.fail_fast,
@@ -131,7 +135,8 @@ pub async fn run(
 struct Shared {
     action: Action,
     finished: HashMap<String, watch::Receiver<bool>>,
-    targets: Vec<Target>,
+    /// Targets of this run and databases that are only read.
+    known: Vec<Target>,
     observer: Arc<dyn Observer>,
     stop: AtomicBool,
     fail_fast: bool,
@@ -218,7 +223,7 @@ impl Shared {
     /// Whether `revision` is applied in the target called `name`.
     async fn applied_in(&self, name: &str, revision: &str) -> Result<bool, String> {
         let other =
-            self.targets.iter().find(|t| t.name == name).ok_or_else(|| format!("no target `{name}` in this run"))?;
+            self.known.iter().find(|t| t.name == name).ok_or_else(|| format!("no database `{name}` is configured"))?;
         let index = other.graph.index_of(revision).ok_or_else(|| format!("`{name}` has no revision {revision}"))?;
         let options = ConnectOptions { writes: false, ..other.connect.clone() };
         let mut conn = other.driver.connect(&options).await.map_err(|e| format!("cannot read `{name}`: {e}"))?;
@@ -235,7 +240,7 @@ impl Shared {
 }
 
 /// The targets named by `target:revision` dependencies anywhere in a history.
-fn dependency_targets(graph: &Graph) -> Vec<String> {
+pub fn dependency_targets(graph: &Graph) -> Vec<String> {
     let mut names: Vec<String> =
         (0..graph.len()).flat_map(|i| graph.external_dependencies(i).map(|(t, _)| t.to_string())).collect();
     names.sort();

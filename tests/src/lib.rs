@@ -152,6 +152,11 @@ pub mod servers {
             self.driver.connect(&options).await.unwrap_or_else(|e| panic!("{:?} server not reachable: {e}", self.kind))
         }
 
+        /// The database's name on its server.
+        pub fn database_name(&self) -> &str {
+            &self.name
+        }
+
         /// Options for connecting to this database.
         pub fn options(&self) -> ConnectOptions {
             ConnectOptions {

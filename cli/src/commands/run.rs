@@ -57,29 +57,44 @@ async fn run_fleet(
     let mut early = Vec::new();
     let mut targets = Vec::new();
     for db in selected {
-        let prepared = registry::for_url(&db.name, &db.url).and_then(|driver| Ok((driver, ctx.graph(db)?)));
-        match prepared {
+        match target(ctx, db, action.writes()) {
             Err(e) => early.push(failed_early(db, e)),
-            Ok((driver, graph)) => targets.push(Target {
-                name: db.name.clone(),
-                driver,
-                connect: ctx.connect_options(db, action.writes()),
-                table: context::version_table(db),
-                graph,
-                run: RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() },
-                exclusive: exclusivity_key(db),
-            }),
+            Ok(t) => targets.push(t),
         }
     }
+    let elsewhere = dependency_sources(ctx, &targets);
     for outcome in &early {
         board.event(Event::TargetFinished { outcome });
     }
     let options = FleetOptions { jobs: ctx.config.jobs, fail_fast: global.fail_fast };
-    let mut outcomes = fleet::run(targets, action, options, board).await;
+    let mut outcomes = fleet::run(targets, elsewhere, action, options, board).await;
     outcomes.extend(early);
     let order: Vec<&str> = selected.iter().map(|d| d.name.as_str()).collect();
     outcomes.sort_by_key(|o| order.iter().position(|n| *n == o.target));
     outcomes
+}
+
+/// A fleet target for one selected database.
+fn target(ctx: &Context, db: &Database, writes: bool) -> Result<Target> {
+    Ok(Target {
+        name: db.name.clone(),
+        driver: registry::for_url(&db.name, &db.url)?,
+        connect: ctx.connect_options(db, writes),
+        table: context::version_table(db),
+        graph: ctx.graph(db)?,
+        run: RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() },
+        exclusive: exclusivity_key(db),
+    })
+}
+
+/// Databases that are not run now but that the targets' histories depend on
+/// (`Depends On: default:abc123`): the runner reads them to check the dependency.
+fn dependency_sources(ctx: &Context, targets: &[Target]) -> Vec<Target> {
+    let mut names: Vec<String> = targets.iter().flat_map(|t| fleet::dependency_targets(&t.graph)).collect();
+    names.sort();
+    names.dedup();
+    names.retain(|n| !targets.iter().any(|t| &t.name == n));
+    ctx.config.databases.iter().filter(|d| names.contains(&d.name)).filter_map(|d| target(ctx, d, false).ok()).collect()
 }
 
 /// SQLite allows one writer per file; server targets are kept apart by their lock.
