@@ -149,7 +149,6 @@ impl Shared {
         semaphore: Arc<Semaphore>,
         exclusive: Arc<Mutex<()>>,
     ) -> Outcome {
-        let started = Instant::now();
         let mut outcome = Outcome {
             target: target.name.clone(),
             driver: target.driver.name(),
@@ -163,6 +162,7 @@ impl Shared {
         self.wait_for_dependencies(target).await;
         let _permit = semaphore.acquire().await.expect("semaphore open");
         let _exclusive = exclusive.lock().await;
+        let started = Instant::now();
         if self.stop.load(Ordering::SeqCst) {
             outcome.status = Status::Skipped;
             outcome.error = Some("skipped: --fail-fast after an earlier failure".into());
