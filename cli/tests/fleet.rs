@@ -273,3 +273,56 @@ async fn two_runners_on_one_fleet_apply_each_revision_once() {
         db.drop_database().await;
     }
 }
+
+/// Tenant names from a query on a control database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_query_on_a_control_database() {
+    let control = TestDb::create(Kind::Postgres).await.unwrap();
+    let tenants = [TestDb::create(Kind::Postgres).await.unwrap(), TestDb::create(Kind::Postgres).await.unwrap()];
+    let mut conn = control.connect().await;
+    conn.execute("CREATE TABLE tenants (db TEXT, active BOOLEAN)").await.unwrap();
+    for t in &tenants {
+        conn.execute(&format!("INSERT INTO tenants VALUES ('{}', true)", t.database_name())).await.unwrap();
+    }
+    conn.execute("INSERT INTO tenants VALUES ('retired_tenant', false)").await.unwrap();
+    conn.close().await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    write_tenant_history(&work.path().join("tenant"));
+    let config = format!(
+        "[fleets.q]\nscript_location = \"tenant\"\nurl_template = \"postgres://postgres@127.0.0.1:5432/{{name}}\"\n\
+         names_query = \"SELECT db FROM tenants WHERE active ORDER BY db\"\ncontrol_url = \"{}\"\n",
+        control.url
+    );
+    std::fs::write(work.path().join("retort.toml"), config).unwrap();
+    let out = retort(work.path(), &["upgrade", "heads", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let mut expected: Vec<(String, String)> =
+        tenants.iter().map(|t| (format!("q:{}", t.database_name()), "ok".to_string())).collect();
+    expected.sort();
+    assert_eq!(statuses(&json(&out)), expected);
+    for db in tenants.into_iter().chain([control]) {
+        db.drop_database().await;
+    }
+}
+
+/// `--fail-fast` stops starting new targets after a failure; the rest are skipped.
+#[test]
+fn fail_fast_skips_the_targets_not_yet_started() {
+    let work = tempfile::tempdir().unwrap();
+    write_tenant_history(&work.path().join("tenant"));
+    let names: Vec<String> = (0..6).map(|i| format!("\"t{i}\"")).collect();
+    let config = format!(
+        "jobs = 1\n[fleets.lite]\nscript_location = \"tenant\"\nurl_template = \"sqlite://t_{{name}}.db\"\nnames = [{}]\n",
+        names.join(", ")
+    );
+    std::fs::write(work.path().join("retort.toml"), config).unwrap();
+    std::fs::write(work.path().join("t_t0.db"), "this is not a database").unwrap();
+    let out = retort(work.path(), &["upgrade", "heads", "--fail-fast", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    let by_status = |s: &str| statuses(&doc).iter().filter(|(_, st)| st == s).count();
+    assert_eq!((by_status("failed"), by_status("ok"), by_status("skipped")), (1, 0, 5), "{doc}");
+    let out = retort(work.path(), &["upgrade", "heads", "--format", "json"]);
+    let doc = json(&out);
+    assert_eq!(statuses(&doc).iter().filter(|(_, s)| s == "ok").count(), 5, "without --fail-fast the others run");
+}
