@@ -65,6 +65,9 @@ pub struct Database {
     pub ddl_retries: u32,
     /// The session's application name (shown in `pg_stat_activity`).
     pub application_name: String,
+    /// `transaction_per = "run"`: one transaction for the whole command (default
+    /// `"revision"`: one per revision).
+    pub transaction_per_run: bool,
 }
 
 /// A `[fleets.<name>]` entry: one history, many tenants.
@@ -166,6 +169,7 @@ struct RawTarget {
     ddl_lock_timeout: Option<String>,
     ddl_retries: Option<u32>,
     application_name: Option<String>,
+    transaction_per: Option<String>,
 }
 
 /// Environment variables with the `RETORT_` prefix that are not configuration.
@@ -303,6 +307,11 @@ impl Context<'_> {
             ddl_lock_timeout: duration("ddl_lock_timeout", raw.ddl_lock_timeout)?,
             ddl_retries: raw.ddl_retries.unwrap_or(3),
             application_name: raw.application_name.unwrap_or_else(|| format!("retort:{name}")),
+            transaction_per_run: match raw.transaction_per.as_deref() {
+                None | Some("revision") => false,
+                Some("run") => true,
+                Some(other) => return Err(format!("transaction_per must be \"revision\" or \"run\", not \"{other}\"")),
+            },
         })
     }
 }

@@ -59,11 +59,19 @@ pub struct RunOptions {
     pub ddl_retries: u32,
     /// The first wait between such retries; it doubles each time.
     pub retry_backoff: Duration,
+    /// One transaction for the whole command (`transaction_per = "run"`, Alembic's
+    /// default) where the dialect has transactional DDL, instead of one per revision.
+    pub transaction_per_run: bool,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { lock_timeout: Duration::from_secs(10), ddl_retries: 3, retry_backoff: Duration::from_millis(500) }
+        RunOptions {
+            lock_timeout: Duration::from_secs(10),
+            ddl_retries: 3,
+            retry_backoff: Duration::from_millis(500),
+            transaction_per_run: false,
+        }
     }
 }
 
@@ -262,24 +270,70 @@ impl Run<'_> {
     }
 
     async fn apply_all(&mut self, plan: &Plan) -> Result<(), RunError> {
+        let per_run = self.options.transaction_per_run && self.dialect.capabilities().transactional_ddl;
+        if !per_run {
+            for step in &plan.steps {
+                self.apply_step(step, false).await?;
+            }
+            return Ok(());
+        }
+        // One transaction for the run; steps applied inside it count only once it commits.
+        let mut committed = self.report.steps.len();
+        self.conn.begin().await?;
+        let mut result = Ok(());
         for step in &plan.steps {
-            if !step.is_stamp {
-                self.hooks.before_step(step).await.map_err(RunError::Refused)?;
-                self.hooks.step_started(step);
+            let atomic = step.is_stamp || step.transactional;
+            if !atomic {
+                self.conn.commit().await?;
+                committed = self.report.steps.len();
+                self.report.notes.push(format!(
+                    "{} {}: non-transactional; the run's transaction was committed before it and a new one begins after it",
+                    step.direction.verb(),
+                    step.revision
+                ));
             }
-            let started = Instant::now();
-            let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
-            if step.is_stamp || atomic {
-                self.apply_atomic(step).await?;
-            } else {
-                self.apply_by_statement(step).await?;
+            result = self.apply_step(step, true).await;
+            if result.is_err() {
+                break;
             }
-            if !step.is_stamp {
-                let ms = started.elapsed().as_millis() as u64;
-                let applied = AppliedStep { revision: step.revision.clone(), direction: step.direction, ms };
-                self.hooks.step_finished(&applied);
-                self.report.steps.push(applied);
+            if !atomic {
+                committed = self.report.steps.len();
+                self.conn.begin().await?;
             }
+        }
+        match result {
+            Ok(()) => Ok(self.conn.commit().await?),
+            Err(error) => {
+                let _ = self.conn.rollback().await;
+                let undone: Vec<String> = self.report.steps.drain(committed..).map(|s| s.revision).collect();
+                if !undone.is_empty() {
+                    self.report.notes.push(format!("rolled back with the run's transaction: {}", undone.join(", ")));
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Applies one step; `in_run` when the run's transaction is already open.
+    async fn apply_step(&mut self, step: &Step, in_run: bool) -> Result<(), RunError> {
+        if !step.is_stamp {
+            self.hooks.before_step(step).await.map_err(RunError::Refused)?;
+            self.hooks.step_started(step);
+        }
+        let started = Instant::now();
+        let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
+        if in_run && (step.is_stamp || atomic) {
+            self.atomic_body(step, &statements(step, self.dialect)).await?;
+        } else if step.is_stamp || atomic {
+            self.apply_atomic(step).await?;
+        } else {
+            self.apply_by_statement(step).await?;
+        }
+        if !step.is_stamp {
+            let ms = started.elapsed().as_millis() as u64;
+            let applied = AppliedStep { revision: step.revision.clone(), direction: step.direction, ms };
+            self.hooks.step_finished(&applied);
+            self.report.steps.push(applied);
         }
         Ok(())
     }

@@ -46,6 +46,7 @@ every_driver!(
     non_transactional_revision_resumes_after_last_success,
     read_only_reads_create_nothing,
     run_lock_times_out_naming_the_target_holder,
+    transaction_per_run_rolls_back_the_whole_run,
 );
 
 fn table() -> VersionTable {
@@ -194,5 +195,31 @@ async fn run_lock_times_out_naming_the_target_holder(db: TestDb) -> TestDb {
     waiter.unlock(&table()).await.unwrap();
     holder.close().await.unwrap();
     waiter.close().await.unwrap();
+    db
+}
+
+/// `transaction_per = "run"`: where DDL is transactional, a failure in the third
+/// revision undoes the first two as well; MySQL cannot, so it keeps per-revision
+/// behaviour there.
+async fn transaction_per_run_rolls_back_the_whole_run(db: TestDb) -> TestDb {
+    let s = db.scripts();
+    write_revision(&s, "aaaa00000001", &[], "", "CREATE TABLE t_r1 (id INTEGER)", "DROP TABLE t_r1");
+    write_revision(&s, "bbbb00000001", &["aaaa00000001"], "", "CREATE TABLE t_r2 (id INTEGER)", "DROP TABLE t_r2");
+    write_revision(&s, "cccc00000001", &["bbbb00000001"], "", "INSERT INTO t_missing (id) VALUES (1)", "");
+    let mut conn = db.connect().await;
+    let options = RunOptions { transaction_per_run: true, ..RunOptions::default() };
+    let graph = graph(&db);
+    let action = Action::Upgrade("heads".into());
+    let report = executor::run(conn.as_mut(), db.driver.dialect(), &graph, &table(), &action, &options).await;
+    assert!(report.error.is_some());
+    if db.kind == Kind::Mariadb {
+        assert_eq!(report.after, ["bbbb00000001"]);
+        assert!(exists(conn.as_mut(), "t_r2").await);
+    } else {
+        assert!(report.after.is_empty(), "{:?}", report.after);
+        assert!(report.steps.is_empty(), "nothing counts as applied: {:?}", report.steps);
+        assert!(!exists(conn.as_mut(), "t_r1").await, "the first revision was rolled back too");
+    }
+    conn.close().await.unwrap();
     db
 }

@@ -82,7 +82,12 @@ fn target(ctx: &Context, db: &Database, writes: bool) -> Result<Target> {
         connect: ctx.connect_options(db, writes),
         table: context::version_table(db),
         graph: ctx.graph(db)?,
-        run: RunOptions { lock_timeout: db.lock_timeout, ddl_retries: db.ddl_retries, ..RunOptions::default() },
+        run: RunOptions {
+            lock_timeout: db.lock_timeout,
+            ddl_retries: db.ddl_retries,
+            transaction_per_run: db.transaction_per_run,
+            ..RunOptions::default()
+        },
         exclusive: exclusivity_key(db),
     })
 }
