@@ -265,8 +265,31 @@ impl Run<'_> {
             self.conn.execute(&format!("DELETE FROM {}", self.dialect.table_name(self.table))).await?;
         }
         let result = self.apply_all(&plan).await;
+        if result.is_ok()
+            && plan
+                .steps
+                .iter()
+                .any(|s| !s.is_stamp && !(s.transactional && self.dialect.capabilities().transactional_ddl))
+        {
+            self.drop_empty_progress_table().await?;
+        }
         self.report.after = driver::read_versions(self.conn, self.dialect, self.table).await?.unwrap_or_default();
         result
+    }
+
+    /// The progress table only matters while a revision is part-way; once every
+    /// revision finished, it goes (we hold the run lock, so nobody else writes it).
+    async fn drop_empty_progress_table(&mut self) -> Result<(), RunError> {
+        let progress = self.table.progress();
+        if !self.conn.table_exists(&progress).await? {
+            return Ok(());
+        }
+        let name = self.dialect.table_name(&progress);
+        let rows = self.conn.query(&format!("SELECT revision FROM {name}")).await?;
+        if rows.is_empty() {
+            self.conn.execute(&format!("DROP TABLE {name}")).await?;
+        }
+        Ok(())
     }
 
     async fn apply_all(&mut self, plan: &Plan) -> Result<(), RunError> {
