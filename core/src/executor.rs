@@ -265,16 +265,18 @@ impl Run<'_> {
             self.conn.execute(&format!("DELETE FROM {}", self.dialect.table_name(self.table))).await?;
         }
         let result = self.apply_all(&plan).await;
-        if result.is_ok()
-            && plan
-                .steps
-                .iter()
-                .any(|s| !s.is_stamp && !(s.transactional && self.dialect.capabilities().transactional_ddl))
-        {
+        if result.is_ok() && plan.steps.iter().any(|s| self.by_statement(s)) {
             self.drop_empty_progress_table().await?;
         }
         self.report.after = driver::read_versions(self.conn, self.dialect, self.table).await?.unwrap_or_default();
         result
+    }
+
+    /// Whether a step runs statement by statement in autocommit (a non-transactional
+    /// revision, or any revision where DDL commits implicitly).
+    fn by_statement(&self, step: &Step) -> bool {
+        let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
+        !step.is_stamp && !atomic
     }
 
     /// The progress table only matters while a revision is part-way; once every
