@@ -346,13 +346,12 @@ impl Run<'_> {
             self.hooks.step_started(step);
         }
         let started = Instant::now();
-        let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
-        if in_run && (step.is_stamp || atomic) {
-            self.atomic_body(step, &statements(step, self.dialect)).await?;
-        } else if step.is_stamp || atomic {
-            self.apply_atomic(step).await?;
-        } else {
+        if self.by_statement(step) {
             self.apply_by_statement(step).await?;
+        } else if in_run {
+            self.atomic_body(step, &statements(step, self.dialect)).await?;
+        } else {
+            self.apply_atomic(step).await?;
         }
         if !step.is_stamp {
             let ms = started.elapsed().as_millis() as u64;
