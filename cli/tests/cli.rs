@@ -304,6 +304,24 @@ fn alembic_py_revisions_are_read_but_not_run() {
 }
 
 #[test]
+fn current_refuses_version_rows_the_scripts_do_not_know() {
+    let p = Project::init();
+    assert!(p.retort(&["-d", "analytics", "upgrade", "heads"]).status.success());
+    std::fs::remove_file(p.path("migrations/analytics/versions/7e9a1c3b5d4f_index_events_by_name.sql")).unwrap();
+    let out = p.retort(&["-d", "analytics", "current"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("holds '7e9a1c3b5d4f', which is not a revision"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn stamping_one_revision_twice_is_fine() {
+    let p = Project::init();
+    let out = p.retort(&["-d", "analytics", "stamp", "7e9a1c3b5d4f", "7e9a1c3b5d4f"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(p.query("analytics.db", "SELECT version_num FROM alembic_version_analytics"), ["7e9a1c3b5d4f"]);
+}
+
+#[test]
 fn completions_are_generated() {
     let out = Command::new(env!("CARGO_BIN_EXE_retort")).args(["completions", "bash"]).output().expect("run");
     assert!(out.status.success());

@@ -326,3 +326,33 @@ fn fail_fast_skips_the_targets_not_yet_started() {
     let doc = json(&out);
     assert_eq!(statuses(&doc).iter().filter(|(_, s)| s == "ok").count(), 5, "without --fail-fast the others run");
 }
+
+/// Two databases whose revisions wait for each other fail at once, naming the cycle,
+/// instead of waiting forever.
+#[test]
+fn cross_database_dependency_cycles_fail_instead_of_hanging() {
+    let work = tempfile::tempdir().unwrap();
+    write_revision(
+        &work.path().join("a"),
+        "aaaa00000001",
+        &[],
+        "-- Depends On: b:bbbb00000001",
+        "CREATE TABLE a (x INTEGER);",
+        "",
+    );
+    write_revision(
+        &work.path().join("b"),
+        "bbbb00000001",
+        &[],
+        "-- Depends On: a:aaaa00000001",
+        "CREATE TABLE b (x INTEGER);",
+        "",
+    );
+    let config = "[databases.a]\nurl = \"sqlite://a.db\"\nscript_location = \"a\"\n[databases.b]\nurl = \"sqlite://b.db\"\nscript_location = \"b\"\n";
+    std::fs::write(work.path().join("retort.toml"), config).unwrap();
+    let out = retort(work.path(), &["upgrade", "heads"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("cross-database dependency cycle: a -> b -> a"), "{}", text(&out));
+    let out = retort(work.path(), &["current"]);
+    assert!(out.status.success(), "read-only commands do not wait: {}", text(&out));
+}

@@ -191,8 +191,30 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     validate(raw, path, base_dir, overrides)
 }
 
+/// figment's errors, one line, with any URL password in a quoted value masked.
 fn one_line(error: &figment::Error) -> String {
-    error.clone().into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    let text = error.clone().into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+    scrub_urls(&text)
+}
+
+/// `scheme://user:password@...` in `text` with the password replaced by `***`.
+fn scrub_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let (before, after) = rest.split_at(start + 3);
+        out.push_str(before);
+        let end = after.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`').unwrap_or(after.len());
+        let (url, tail) = after.split_at(end);
+        let authority_end = url.split('?').next().unwrap_or(url).rfind('@');
+        match authority_end.and_then(|at| url[..at].split_once(':').map(|(user, _)| (user, &url[at..]))) {
+            Some((user, host)) => out.push_str(&format!("{user}:***{host}")),
+            None => out.push_str(url),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Overrides) -> Result<Config, ConfigError> {
@@ -357,7 +379,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h")),
     };
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a usable duration"))
 }
 
 #[cfg(test)]
@@ -409,6 +431,12 @@ version_table = "alembic_version_analytics"
         let err =
             load_str("[databases.x]\nurl='sqlite://a'\nscript_location='m'\ncolor='red'\n").unwrap_err().to_string();
         assert!(err.contains("color"), "{err}");
+    }
+
+    #[test]
+    fn passwords_in_bad_values_are_masked() {
+        let err = load_str("[databases]\ndefault = \"postgres://app:hunter2@h/db\"\n").unwrap_err().to_string();
+        assert!(!err.contains("hunter2") && err.contains("app:***@h/db"), "{err}");
     }
 
     #[test]
@@ -503,5 +531,6 @@ control_url = "postgres://app@127.0.0.1/control"
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("99999999999999999999999").is_err());
     }
 }

@@ -236,11 +236,12 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// The password of a URL, if it has one.
+/// The password of a URL, if it has one. The user info ends at the last `@`
+/// before any `?`, so a password holding `/` or `@` is still found.
 fn password(url: &str) -> Option<&str> {
     let (_, rest) = url.split_once("://")?;
-    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
-    let (userinfo, _) = authority.rsplit_once('@')?;
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let (userinfo, _) = rest.rsplit_once('@')?;
     userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
 }
 
@@ -306,6 +307,11 @@ mod tests {
         assert_eq!(mask_password("postgres://app@db/main"), "postgres://app@db/main");
         assert_eq!(mask_password("sqlite://app.db"), "sqlite://app.db");
         assert_eq!(mask_password("mysql://u:p@ss:w@h:3306/d"), "mysql://u:***@h:3306/d");
+    }
+
+    #[test]
+    fn masks_passwords_holding_slashes_and_scrubs_text() {
+        assert_eq!(mask_password("postgres://app:a/b+c@db/main"), "postgres://app:***@db/main");
     }
 
     #[test]

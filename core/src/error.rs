@@ -36,7 +36,7 @@ pub enum GraphError {
     DependencyCycle(Vec<String>),
     #[error("revision id '{id}' contains the character '{ch}', which specs reserve")]
     IllegalCharacter { id: String, ch: char },
-    #[error("revision id '{0}' is empty or contains whitespace")]
+    #[error("revision id '{0}' must be 1 to 32 characters without whitespace, quotes, '\\' or ':'")]
     BadId(String),
 }
 

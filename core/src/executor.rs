@@ -41,7 +41,10 @@ impl Action {
     /// Plans the action from the given version rows.
     pub fn plan(&self, graph: &Graph, current: &[String]) -> Result<Plan, SpecError> {
         match self {
-            Action::Current => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
+            Action::Current => match current.iter().find(|id| graph.index_of(id).is_none()) {
+                Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
+                None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
+            },
             Action::Upgrade(target) => plan::upgrade(graph, current, target),
             Action::Downgrade(target) => plan::downgrade(graph, current, target),
             Action::Stamp { targets, purge } => plan::stamp(graph, current, targets, *purge),
@@ -261,15 +264,42 @@ impl Run<'_> {
         if existing.is_none() {
             self.conn.execute(&self.dialect.create_version_table(self.table)).await?;
         }
-        if matches!(action, Action::Stamp { purge: true, .. }) {
-            self.conn.execute(&format!("DELETE FROM {}", self.dialect.table_name(self.table))).await?;
-        }
-        let result = self.apply_all(&plan).await;
+        let result = match action {
+            Action::Stamp { purge, .. } => self.apply_stamp(&plan, *purge).await,
+            _ => self.apply_all(&plan).await,
+        };
         if result.is_ok() && plan.steps.iter().any(|s| self.by_statement(s)) {
             self.drop_empty_progress_table().await?;
         }
-        self.report.after = driver::read_versions(self.conn, self.dialect, self.table).await?.unwrap_or_default();
+        // After a failure the connection may be gone; the step's error matters more.
+        match driver::read_versions(self.conn, self.dialect, self.table).await {
+            Ok(rows) => self.report.after = rows.unwrap_or_default(),
+            Err(e) if result.is_ok() => return Err(e.into()),
+            Err(_) => {}
+        }
         result
+    }
+
+    /// A stamp, `--purge` included, is one transaction: a killed or failed stamp
+    /// leaves the version table as it was.
+    async fn apply_stamp(&mut self, plan: &Plan, purge: bool) -> Result<(), RunError> {
+        self.conn.begin().await?;
+        let body = async {
+            if purge {
+                self.conn.execute(&format!("DELETE FROM {}", self.dialect.table_name(self.table))).await?;
+            }
+            for step in &plan.steps {
+                self.version_change(step).await?;
+            }
+            Ok::<(), RunError>(())
+        };
+        match body.await {
+            Ok(()) => Ok(self.conn.commit().await?),
+            Err(error) => {
+                let _ = self.conn.rollback().await;
+                Err(error)
+            }
+        }
     }
 
     /// Whether a step runs statement by statement in autocommit (a non-transactional
@@ -426,10 +456,23 @@ impl Run<'_> {
             if let Some(note) = self.conn.repair_before(&statement.sql).await? {
                 self.report.notes.push(format!("{} {}: {note}", step.direction.verb(), step.revision));
             }
+            // A data change commits together with its progress record, so a kill
+            // between the two cannot make a resumed run repeat it. DDL and
+            // CONCURRENTLY statements cannot take part; they run in autocommit.
+            let wrap = is_data_change(&statement.sql);
+            if wrap {
+                self.conn.begin().await?;
+            }
             if let Err(source) = self.conn.execute(&statement.sql).await {
+                if wrap {
+                    let _ = self.conn.rollback().await;
+                }
                 return Err(RunError::StepPartial { at: FailedAt::new(step, i, &statements), source });
             }
             self.record_progress(step, i + 1, &checksum).await?;
+            if wrap {
+                self.conn.commit().await?;
+            }
         }
         self.conn.begin().await?;
         let finish = async {
@@ -529,6 +572,13 @@ fn refuse_python(graph: &Graph, plan: &Plan) -> Result<(), RunError> {
         }
         None => Ok(()),
     }
+}
+
+/// Whether a statement only changes data (and so can share a transaction with its
+/// progress record even where DDL commits implicitly).
+fn is_data_change(sql: &str) -> bool {
+    let first = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    matches!(first.as_str(), "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" | "WITH")
 }
 
 /// The step's body split into the statements the dialect sends one at a time.

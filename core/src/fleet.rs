@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, Semaphore, watch};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 use crate::driver::{self, ConnectOptions, Driver, VersionTable};
 use crate::executor::{self, Action, AppliedStep, Hooks, Report, RunOptions};
@@ -110,25 +110,120 @@ pub async fn run(
         stop: AtomicBool::new(false),
         fail_fast: options.fail_fast,
     });
+    // Only upgrades wait for other databases, so only they can wait in a circle.
+    let cycles = if matches!(shared.action, Action::Upgrade(_)) { dependency_cycles(&targets) } else { HashMap::new() };
+    let names: Vec<(String, &'static str)> = targets.iter().map(|t| (t.name.clone(), t.driver.name())).collect();
+    // Job slots go to targets in the order given, so runs start in config order;
+    // a target that waits for another database takes a slot once that one finished.
+    let mut in_order = Vec::new();
     let tasks: Vec<_> = targets
         .into_iter()
         .zip(senders)
         .map(|(target, done)| {
-            let (shared, semaphore) = (shared.clone(), semaphore.clone());
+            let shared = shared.clone();
             let exclusive = exclusive[&target.exclusive].clone();
+            let cycle = cycles.get(&target.name).cloned();
+            let slot = if shared.waits_for_others(&target) {
+                Slot::Take(semaphore.clone())
+            } else {
+                let (tx, rx) = oneshot::channel();
+                in_order.push(tx);
+                Slot::Given(rx)
+            };
             tokio::spawn(async move {
-                let outcome = shared.run_target(&target, semaphore, exclusive).await;
+                let outcome = match cycle {
+                    Some(cycle) => Outcome::failed(&target, format!("cross-database dependency cycle: {cycle}"), true),
+                    None => shared.run_target(&target, slot, exclusive).await,
+                };
                 shared.observer.event(Event::TargetFinished { outcome: &outcome });
                 let _ = done.send(true);
                 outcome
             })
         })
         .collect();
+    tokio::spawn(async move {
+        for tx in in_order {
+            let Ok(permit) = semaphore.clone().acquire_owned().await else { return };
+            let _ = tx.send(permit);
+        }
+    });
     let mut outcomes = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        outcomes.push(task.await.expect("target task panicked"));
+    for ((name, driver), task) in names.into_iter().zip(tasks) {
+        outcomes.push(task.await.unwrap_or_else(|e| Outcome {
+            target: name,
+            driver,
+            status: Status::Failed,
+            report: None,
+            error: Some(format!("internal error, please report it: {e}")),
+            lock_timeout: false,
+            bad_input: false,
+            elapsed: Duration::ZERO,
+        }));
     }
     outcomes
+}
+
+impl Outcome {
+    fn failed(target: &Target, error: String, bad_input: bool) -> Outcome {
+        Outcome {
+            target: target.name.clone(),
+            driver: target.driver.name(),
+            status: Status::Failed,
+            report: None,
+            error: Some(error),
+            lock_timeout: false,
+            bad_input,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
+/// Targets whose cross-database dependencies lead back to themselves, with the
+/// cycle to show: those would wait for each other forever.
+fn dependency_cycles(targets: &[Target]) -> HashMap<String, String> {
+    let selected: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let edges: HashMap<&str, Vec<String>> = targets
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                dependency_targets(&t.graph)
+                    .into_iter()
+                    .filter(|d| *d != t.name && selected.contains(&d.as_str()))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut cycles = HashMap::new();
+    for start in &selected {
+        // Depth-first from `start`, looking for a path back to it.
+        let mut stack: Vec<Vec<&str>> = vec![vec![start]];
+        let mut seen: Vec<&str> = Vec::new();
+        while let Some(path) = stack.pop() {
+            let last = *path.last().expect("non-empty path");
+            for next in edges.get(last).into_iter().flatten() {
+                if next == start {
+                    let mut shown: Vec<&str> = path.clone();
+                    shown.push(start);
+                    cycles.insert(start.to_string(), shown.join(" -> "));
+                } else if !seen.contains(&next.as_str()) {
+                    seen.push(next);
+                    let mut longer = path.clone();
+                    longer.push(next);
+                    stack.push(longer);
+                }
+            }
+        }
+    }
+    cycles
+}
+
+/// How a target's task gets its job slot.
+enum Slot {
+    /// Handed over by the dispatcher, in the targets' order.
+    Given(oneshot::Receiver<OwnedSemaphorePermit>),
+    /// Taken by the task itself, after the databases it waits for finished.
+    Take(Arc<Semaphore>),
 }
 
 /// What every target's task reads.
@@ -143,12 +238,7 @@ struct Shared {
 }
 
 impl Shared {
-    async fn run_target(
-        self: &Arc<Self>,
-        target: &Target,
-        semaphore: Arc<Semaphore>,
-        exclusive: Arc<Mutex<()>>,
-    ) -> Outcome {
+    async fn run_target(self: &Arc<Self>, target: &Target, slot: Slot, exclusive: Arc<Mutex<()>>) -> Outcome {
         let mut outcome = Outcome {
             target: target.name.clone(),
             driver: target.driver.name(),
@@ -160,7 +250,10 @@ impl Shared {
             elapsed: Duration::ZERO,
         };
         self.wait_for_dependencies(target).await;
-        let _permit = semaphore.acquire().await.expect("semaphore open");
+        let _permit = match slot {
+            Slot::Given(rx) => rx.await.ok(),
+            Slot::Take(semaphore) => semaphore.acquire_owned().await.ok(),
+        };
         let _exclusive = exclusive.lock().await;
         let started = Instant::now();
         if self.stop.load(Ordering::SeqCst) {
@@ -206,9 +299,18 @@ impl Shared {
         outcome
     }
 
+    /// Whether this run makes `target` wait for another target of the run.
+    fn waits_for_others(&self, target: &Target) -> bool {
+        matches!(self.action, Action::Upgrade(_))
+            && dependency_targets(&target.graph).iter().any(|d| *d != target.name && self.finished.contains_key(d))
+    }
+
     /// Waits until every other selected target that this target's history depends
     /// on has finished its run.
     async fn wait_for_dependencies(&self, target: &Target) {
+        if !matches!(self.action, Action::Upgrade(_)) {
+            return; // only upgrades apply revisions that wait for other databases
+        }
         for other in dependency_targets(&target.graph) {
             if other == target.name {
                 continue;

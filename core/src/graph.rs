@@ -390,7 +390,9 @@ fn push_unique(list: &mut Vec<usize>, item: usize) {
 fn index_ids(revisions: &[Revision]) -> Result<HashMap<String, usize>, GraphError> {
     let mut ids = HashMap::with_capacity(revisions.len());
     for (i, rev) in revisions.iter().enumerate() {
-        if rev.id.is_empty() || rev.id.chars().any(char::is_whitespace) {
+        // The version table holds ids in VARCHAR(32) and as SQL literals.
+        let unusable = |c: char| c.is_whitespace() || matches!(c, '\\' | '\'' | '"' | ':');
+        if rev.id.is_empty() || rev.id.len() > 32 || rev.id.chars().any(unusable) {
             return Err(GraphError::BadId(rev.id.clone()));
         }
         if let Some(ch) = rev.id.chars().find(|c| ILLEGAL_ID_CHARS.contains(c)) {

@@ -230,8 +230,8 @@ pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool)
             // merge back to both parents); Alembic crashes there, retort adds a row.
             from.retain(|f| heads.contains(f));
             let moved_away = from.is_empty() && !branch_move;
-            if (moved_away || direction == Direction::Down) && from.is_empty() && to.iter().all(|t| heads.contains(t)) {
-                continue;
+            if from.is_empty() && to.iter().all(|t| heads.contains(t)) {
+                continue; // nothing to move: already stamped (`stamp X X`) or moved away
             }
             let (direction, branch_move) = if moved_away { (Direction::Up, true) } else { (direction, branch_move) };
             let change = stamp_change(&from, &to, direction, branch_move, &heads);
@@ -647,5 +647,9 @@ mod tests {
         let g = graph(&["a:", "b:a", "c:a", "d:b,c"]);
         let p = stamp(&g, &strings(&["d"]), &strings(&["b", "c"]), false).unwrap();
         assert_eq!(sorted(p.heads_after), ["b", "c"]);
+        let p = stamp(&g, &[], &strings(&["b", "b"]), false).unwrap();
+        assert_eq!(p.heads_after, ["b"]);
+        let p = stamp(&g, &[], &strings(&["d", "head"]), false).unwrap();
+        assert_eq!(p.heads_after, ["d"]);
     }
 }

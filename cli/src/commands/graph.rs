@@ -120,8 +120,13 @@ pub async fn history(global: &Global, args: &HistoryArgs) -> Result<Exit> {
         },
     };
     let ctx = Context::load(global)?;
-    let graphs = graphs(&ctx)?;
     let needs_db = args.indicate_current || lower == "current" || upper == "current";
+    // Reading the database needs real targets (fleet tenants, not the fleet's template).
+    let graphs = if needs_db {
+        ctx.targets().await?.into_iter().map(|db| ctx.graph(&db).map(|g| (db, g))).collect::<Result<Vec<_>>>()?
+    } else {
+        graphs(&ctx)?
+    };
     let mut listings = Vec::new();
     for (db, g) in &graphs {
         let rows = if needs_db { read_rows(&ctx, db).await? } else { vec![] };

@@ -109,6 +109,11 @@ impl Driver for MssqlDriver {
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
+        if options.search_path.is_some() {
+            return Err(DriverError::Other(
+                "schema_template is supported on PostgreSQL and MySQL, not SQL Server".into(),
+            ));
+        }
         let url = parse_url(&options.url).map_err(fail)?;
         let mut config = Config::new();
         config.host(&url.host);
@@ -129,7 +134,7 @@ impl Driver for MssqlDriver {
         let client = Client::connect(config, tcp.compat_write()).await.map_err(|e| fail(e.to_string()))?;
         let mut conn = MsConn { client };
         if let Some(timeout) = options.ddl_lock_timeout {
-            conn.execute(&format!("SET LOCK_TIMEOUT {}", timeout.as_millis())).await?;
+            conn.batch(&format!("SET LOCK_TIMEOUT {}", timeout.as_millis())).await?;
         }
         Ok(Box::new(conn))
     }
@@ -138,6 +143,16 @@ impl Driver for MssqlDriver {
 /// One open SQL Server session.
 struct MsConn {
     client: Client<Compat<TcpStream>>,
+}
+
+impl MsConn {
+    /// Runs SQL as a plain batch. `execute` goes through `sp_executesql`, where
+    /// `BEGIN TRANSACTION`/`COMMIT` fail (error 266) and `SET` options end with the call.
+    async fn batch(&mut self, sql: &str) -> Result<(), DriverError> {
+        let stream = self.client.simple_query(sql).await.map_err(sql_error)?;
+        stream.into_results().await.map_err(sql_error)?;
+        Ok(())
+    }
 }
 
 /// Maps a server error: 1222 (lock request time out) is worth a retry.
@@ -186,11 +201,15 @@ impl Connection for MsConn {
     }
 
     async fn begin(&mut self) -> Result<(), DriverError> {
-        self.execute("BEGIN TRANSACTION").await.map(drop)
+        self.batch("BEGIN TRANSACTION").await
+    }
+
+    async fn commit(&mut self) -> Result<(), DriverError> {
+        self.batch("COMMIT").await
     }
 
     async fn rollback(&mut self) -> Result<(), DriverError> {
-        self.execute("IF @@TRANCOUNT > 0 ROLLBACK").await.map(drop)
+        self.batch("IF @@TRANCOUNT > 0 ROLLBACK").await
     }
 
     async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
@@ -203,7 +222,8 @@ impl Connection for MsConn {
         let status = stream.into_row().await.map_err(sql_error)?.and_then(|r| r.get::<i32, _>(0));
         match status {
             Some(s) if s >= 0 => Ok(()),
-            _ => Err(DriverError::LockTimeout { waited: started.elapsed(), holder: None }),
+            Some(-1) => Err(DriverError::LockTimeout { waited: started.elapsed(), holder: None }),
+            other => Err(DriverError::Other(format!("sp_getapplock failed with status {other:?}"))),
         }
     }
 

@@ -77,6 +77,10 @@ impl Driver for MysqlDriver {
         if let Some(timeout) = options.ddl_lock_timeout {
             conn.execute(&format!("SET SESSION lock_wait_timeout = {}", timeout.as_secs().max(1))).await?;
         }
+        if let Some(schema) = &options.search_path {
+            // A MySQL schema is a database: schema per tenant switches to it.
+            conn.execute(&format!("USE {}", MysqlDialect.quote_ident(schema))).await?;
+        }
         Ok(Box::new(conn))
     }
 }
@@ -109,9 +113,10 @@ fn text(value: Value) -> Option<String> {
     }
 }
 
-/// The `GET_LOCK` name of a version table (at most 64 characters).
-fn lock_name(table: &VersionTable) -> String {
-    let name = format!("retort:{}", MysqlDialect.table_name(table));
+/// The `GET_LOCK` name of a version table in a database (at most 64 characters).
+/// `GET_LOCK` names are server-wide, so the database is part of the name.
+fn lock_name(database: &str, table: &VersionTable) -> String {
+    let name = format!("retort:{}.{}", MysqlDialect.quote_ident(database), MysqlDialect.table_name(table));
     if name.len() <= 64 {
         return name;
     }
@@ -119,6 +124,11 @@ fn lock_name(table: &VersionTable) -> String {
 }
 
 impl MyConn {
+    async fn lock_name(&mut self, table: &VersionTable) -> Result<String, DriverError> {
+        let database: Option<String> = self.conn.query_first("SELECT DATABASE()").await.map_err(sql_error)?.flatten();
+        Ok(lock_name(&database.unwrap_or_default(), table))
+    }
+
     async fn lock_holder(&mut self, name: &str) -> Option<String> {
         let id: Option<u64> = self.conn.exec_first("SELECT IS_USED_LOCK(?)", (name,)).await.ok()?.flatten();
         let id = id?;
@@ -155,7 +165,7 @@ impl Connection for MyConn {
     }
 
     async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
-        let name = lock_name(table);
+        let name = self.lock_name(table).await?;
         let started = Instant::now();
         let got: Option<i64> = self
             .conn
@@ -171,7 +181,8 @@ impl Connection for MyConn {
     }
 
     async fn unlock(&mut self, table: &VersionTable) -> Result<(), DriverError> {
-        self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (lock_name(table),)).await.map_err(sql_error)
+        let name = self.lock_name(table).await?;
+        self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (name,)).await.map_err(sql_error)
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
@@ -192,9 +203,10 @@ mod tests {
     #[test]
     fn lock_names_fit_in_64_characters() {
         let long = VersionTable { name: "v".repeat(80), schema: Some("tenant".into()) };
-        assert!(lock_name(&long).len() <= 64);
-        let short = VersionTable { name: "alembic_version_default".into(), schema: None };
-        assert_eq!(lock_name(&short), "retort:`alembic_version_default`");
+        assert!(lock_name("app", &long).len() <= 64);
+        let short = VersionTable { name: "alembic_version_t".into(), schema: None };
+        assert_eq!(lock_name("t1", &short), "retort:`t1`.`alembic_version_t`");
+        assert_ne!(lock_name("t1", &short), lock_name("t2", &short), "tenants on one server do not share a lock");
     }
 
     #[test]

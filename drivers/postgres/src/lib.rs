@@ -120,6 +120,7 @@ impl PgConn {
         let sql = "SELECT a.pid, coalesce(a.application_name, ''), a.backend_start::text \
                    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                    AND l.classid::bigint = $1 AND l.objid::bigint = $2";
         let (high, low) = (((key as u64) >> 32) as i64, ((key as u64) & 0xffff_ffff) as i64);
         let row = sqlx::query(sql).bind(high).bind(low).fetch_optional(&mut self.conn).await.ok()??;

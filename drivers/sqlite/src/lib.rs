@@ -60,6 +60,9 @@ impl Driver for SqliteDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
+        if options.search_path.is_some() {
+            return Err(DriverError::Other("schema_template is supported on PostgreSQL and MySQL, not SQLite".into()));
+        }
         // A read-only command on a file that does not exist yet sees an empty
         // in-memory database instead of creating the file.
         let path = database_path(&options.url, &options.base_dir)?.filter(|p| options.writes || p.exists());
