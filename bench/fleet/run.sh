@@ -83,6 +83,7 @@ print(f"alembic / retort = {med['alembic'] / med['retort']:.1f}  (target >= 10)"
 PY
 
 # No-op over NOOP tenants: one database, a schema each, already at head.
+[ "$NOOP" -gt 0 ] || exit 0
 recreate_db "$noop_db"
 for i in $(seq 1 "$NOOP"); do echo "CREATE SCHEMA t$i;"; done | psql_db "$noop_db" >/dev/null
 tenants=$(seq 1 "$NOOP" | sed 's/^/"/; s/$/"/' | paste -sd, -)
