@@ -59,7 +59,7 @@ impl Observer for Board {
         match self {
             Board::Live(live) => live.event(event),
             Board::Lines => lines(event),
-            Board::Events => println!("{}", event_json(&event)),
+            Board::Events => outln!("{}", event_json(&event)),
             Board::Quiet => {}
         }
     }
@@ -103,10 +103,10 @@ impl Live {
 fn lines(event: Event<'_>) {
     match event {
         Event::StepFinished { target, step } => {
-            println!("{target}: {} {} ({} ms)", step.direction.verb(), step.revision, step.ms)
+            outln!("{target}: {} {} ({} ms)", step.direction.verb(), step.revision, step.ms)
         }
         Event::TargetFinished { outcome } => match outcome.status {
-            Status::Ok => println!("{}: ok, at {}", outcome.target, at(outcome)),
+            Status::Ok => outln!("{}: ok, at {}", outcome.target, at(outcome)),
             _ => eprintln!("{}: FAILED: {}", outcome.target, outcome.error.as_deref().unwrap_or("")),
         },
         Event::TargetStarted { .. } | Event::StepStarted { .. } => {}

@@ -3,6 +3,27 @@
 //! scripts, 3 lock not acquired in time). No migration logic lives here.
 #![forbid(unsafe_code)]
 
+/// `println!` that ends the process quietly when stdout is closed early
+/// (`retort history | head`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// `print!` with the same behaviour as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod args;
 mod board;
 mod commands;

@@ -43,7 +43,7 @@ pub fn print_error(format: Format, error: &anyhow::Error) {
         Format::Text => eprintln!("error: {}", error_line(error)),
         Format::Json | Format::Ndjson => {
             let doc = json!({"ok": false, "error": {"kind": error_kind(error), "message": error_line(error)}});
-            println!("{doc}");
+            outln!("{doc}");
         }
     }
 }

@@ -327,3 +327,18 @@ fn completions_are_generated() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("retort"));
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let p = Project::init();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_retort"))
+        .args(["history"])
+        .current_dir(p.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as with `| head`
+    let out = child.wait_with_output().unwrap();
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}

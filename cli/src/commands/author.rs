@@ -52,9 +52,9 @@ fn write(global: &Global, rev: &retort_core::revision::Revision) -> Result<Exit>
     std::fs::write(&rev.path, text).with_context(|| format!("cannot write {}", rev.path.display()))?;
     match global.format {
         Format::Json | Format::Ndjson => {
-            println!("{}", json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()}))
+            outln!("{}", json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()}))
         }
-        Format::Text => println!("Generating {} ... done", rev.path.display()),
+        Format::Text => outln!("Generating {} ... done", rev.path.display()),
     }
     Ok(Exit::Ok)
 }

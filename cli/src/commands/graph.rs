@@ -33,19 +33,19 @@ fn print(global: &Global, listings: &[(String, Listing)]) -> Exit {
                     json!({"target": name, "revisions": revisions})
                 })
                 .collect();
-            println!("{}", json!({ "targets": targets }));
+            outln!("{}", json!({ "targets": targets }));
         }
         Format::Text => {
             for (name, l) in listings {
                 if listings.len() > 1 {
-                    println!("# {name}");
+                    outln!("# {name}");
                 }
                 for &i in &l.revisions {
                     let current = l.current.contains(&i);
                     if l.verbose {
-                        println!("{}", revision_block(l.graph, i, current));
+                        outln!("{}", revision_block(l.graph, i, current));
                     } else {
-                        println!("{}", revision_line(l.graph, i, LineParts { current, ..l.parts }));
+                        outln!("{}", revision_line(l.graph, i, LineParts { current, ..l.parts }));
                     }
                 }
             }
@@ -90,10 +90,10 @@ pub fn branches(global: &Global, args: &VerboseArgs) -> Result<Exit> {
         let points: Vec<usize> = order.into_iter().filter(|&i| g.is_branch_point(i)).collect();
         if global.format == Format::Text && !args.verbose {
             for &p in &points {
-                println!("{}", revision_line(g, p, LineParts::default()));
+                outln!("{}", revision_line(g, p, LineParts::default()));
                 for &c in g.children(p) {
                     let child = revision_line(g, c, LineParts { message: args.verbose, ..Default::default() });
-                    println!("{} -> {child}", " ".repeat(g.revision(p).id.len()));
+                    outln!("{} -> {child}", " ".repeat(g.revision(p).id.len()));
                 }
             }
             continue;

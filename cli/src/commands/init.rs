@@ -107,8 +107,8 @@ pub fn exec(_global: &Global, args: &InitArgs) -> Result<Exit> {
         );
         write(&root.join(path), &text)?;
     }
-    println!("Created {} with databases `default` and `analytics` (SQLite).", config.display());
-    println!("Next: retort -c {} upgrade heads", config.display());
+    outln!("Created {} with databases `default` and `analytics` (SQLite).", config.display());
+    outln!("Next: retort -c {} upgrade heads", config.display());
     Ok(Exit::Ok)
 }
 

@@ -154,9 +154,13 @@ fn summary_json(outcomes: &[Outcome]) -> Value {
 
 fn print_summary(outcomes: &[Outcome]) {
     let s = summary_json(outcomes);
-    println!(
+    outln!(
         "{} targets: {} ok, {} failed, {} skipped; {} revisions applied",
-        s["targets"], s["ok"], s["failed"], s["skipped"], s["revisions_applied"]
+        s["targets"],
+        s["ok"],
+        s["failed"],
+        s["skipped"],
+        s["revisions_applied"]
     );
     let slowest: Vec<String> = s["slowest"]
         .as_array()
@@ -164,9 +168,9 @@ fn print_summary(outcomes: &[Outcome]) {
         .flatten()
         .map(|v| format!("{} {} ms", v["target"].as_str().unwrap_or(""), v["ms"]))
         .collect();
-    println!("slowest: {}", slowest.join(", "));
+    outln!("slowest: {}", slowest.join(", "));
     for o in outcomes.iter().filter(|o| o.status != Status::Ok) {
-        println!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
+        outln!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
     }
 }
 
@@ -181,13 +185,13 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
     match global.format {
         Format::Json => {
             let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
-            println!("{}", json!({"ok": code == Exit::Ok, "targets": targets, "summary": summary_json(&outcomes)}));
+            outln!("{}", json!({"ok": code == Exit::Ok, "targets": targets, "summary": summary_json(&outcomes)}));
         }
         Format::Ndjson => {
             let mut summary = summary_json(&outcomes);
             summary["event"] = json!("summary");
             summary["ok"] = json!(code == Exit::Ok);
-            println!("{summary}");
+            outln!("{summary}");
         }
         Format::Text => {
             if outcomes.len() > 1 {
@@ -217,16 +221,16 @@ pub async fn current(global: &Global, args: &VerboseArgs) -> Result<Exit> {
         match global.format {
             Format::Text => {
                 if outcomes.len() > 1 {
-                    println!("# {}", o.target);
+                    outln!("# {}", o.target);
                 }
                 if let Some(error) = &o.error {
                     eprintln!("{}: FAILED: {error}", o.target);
                 }
                 for (g, i) in shown.iter().flat_map(|(g, list)| list.iter().map(move |&i| (g, i))) {
                     if args.verbose {
-                        println!("{}", revision_block(g, i, true));
+                        outln!("{}", revision_block(g, i, true));
                     } else {
-                        println!("{}", revision_line(g, i, LineParts { tree: true, ..Default::default() }));
+                        outln!("{}", revision_line(g, i, LineParts { tree: true, ..Default::default() }));
                     }
                 }
             }
@@ -238,7 +242,7 @@ pub async fn current(global: &Global, args: &VerboseArgs) -> Result<Exit> {
         }
     }
     if global.format != Format::Text {
-        println!("{}", json!({"ok": code == Exit::Ok, "targets": targets}));
+        outln!("{}", json!({"ok": code == Exit::Ok, "targets": targets}));
     }
     Ok(code)
 }
@@ -264,7 +268,7 @@ pub async fn status(global: &Global) -> Result<Exit> {
         }));
     }
     if global.format == Format::Text {
-        println!("{:<32} {:>7}  {:<28} heads", "target", "pending", "current");
+        outln!("{:<32} {:>7}  {:<28} heads", "target", "pending", "current");
         for r in &rows {
             let list = |v: &Value| {
                 v.as_array()
@@ -277,16 +281,10 @@ pub async fn status(global: &Global) -> Result<Exit> {
             } else {
                 format!("FAILED: {}", r["error"].as_str().unwrap_or(""))
             };
-            println!(
-                "{:<32} {:>7}  {:<28} {}",
-                r["target"].as_str().unwrap_or(""),
-                pending,
-                current,
-                list(&r["heads"])
-            );
+            outln!("{:<32} {:>7}  {:<28} {}", r["target"].as_str().unwrap_or(""), pending, current, list(&r["heads"]));
         }
     } else {
-        println!("{}", json!({"ok": code == Exit::Ok, "targets": rows}));
+        outln!("{}", json!({"ok": code == Exit::Ok, "targets": rows}));
     }
     Ok(code)
 }
@@ -352,14 +350,14 @@ fn offline(global: &Global, start: Option<&str>, action: Action) -> Result<Exit>
         Format::Text => {
             for (target, sql) in &scripts {
                 if scripts.len() > 1 {
-                    println!("-- target: {target}\n");
+                    outln!("-- target: {target}\n");
                 }
-                print!("{sql}");
+                out!("{sql}");
             }
         }
         _ => {
             let targets: Vec<Value> = scripts.iter().map(|(t, sql)| json!({"target": t, "sql": sql})).collect();
-            println!("{}", json!({"ok": true, "targets": targets}));
+            outln!("{}", json!({"ok": true, "targets": targets}));
         }
     }
     Ok(Exit::Ok)
