@@ -59,7 +59,7 @@ impl Observer for Board {
         match self {
             Board::Live(live) => live.event(event),
             Board::Lines => lines(event),
-            Board::Events => outln!("{}", event_json(&event)),
+            Board::Events => event_line(format_args!("{}", event_json(&event))),
             Board::Quiet => {}
         }
     }
@@ -100,13 +100,20 @@ impl Live {
     }
 }
 
+/// Writes one progress line. A closed stdout must not stop or fail a run that is
+/// changing databases, so write errors are ignored here.
+fn event_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 fn lines(event: Event<'_>) {
     match event {
         Event::StepFinished { target, step } => {
-            outln!("{target}: {} {} ({} ms)", step.direction.verb(), step.revision, step.ms)
+            event_line(format_args!("{target}: {} {} ({} ms)", step.direction.verb(), step.revision, step.ms))
         }
         Event::TargetFinished { outcome } => match outcome.status {
-            Status::Ok => outln!("{}: ok, at {}", outcome.target, at(outcome)),
+            Status::Ok => event_line(format_args!("{}: ok, at {}", outcome.target, at(outcome))),
             _ => eprintln!("{}: FAILED: {}", outcome.target, outcome.error.as_deref().unwrap_or("")),
         },
         Event::TargetStarted { .. } | Event::StepStarted { .. } => {}

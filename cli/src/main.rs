@@ -3,13 +3,13 @@
 //! scripts, 3 lock not acquired in time). No migration logic lives here.
 #![forbid(unsafe_code)]
 
-/// `println!` that ends the process quietly when stdout is closed early
-/// (`retort history | head`) instead of panicking.
+/// `println!` for results: when the reader went away (`retort history | head`) the
+/// process ends quietly; any other write error (a full disk) exits 1, never 0.
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            crate::output::stdout_failed(e);
         }
     }};
 }
@@ -18,8 +18,8 @@ macro_rules! outln {
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if write!(std::io::stdout().lock(), $($arg)*).is_err() {
-            std::process::exit(0);
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            crate::output::stdout_failed(e);
         }
     }};
 }

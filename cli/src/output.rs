@@ -16,6 +16,17 @@ pub enum Exit {
     LockTimeout = 3,
 }
 
+/// Ends the process after stdout failed: quietly for a closed pipe (the reader
+/// has what it wanted), with exit 1 for anything else, so output that did not get
+/// written is never reported as success.
+pub fn stdout_failed(error: std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to stdout: {error}");
+    std::process::exit(1);
+}
+
 /// The `kind` of an error in JSON output.
 fn error_kind(error: &anyhow::Error) -> &'static str {
     for cause in error.chain() {
@@ -42,8 +53,9 @@ pub fn print_error(format: Format, error: &anyhow::Error) {
     match format {
         Format::Text => eprintln!("error: {}", error_line(error)),
         Format::Json | Format::Ndjson => {
+            use std::io::Write as _;
             let doc = json!({"ok": false, "error": {"kind": error_kind(error), "message": error_line(error)}});
-            outln!("{doc}");
+            let _ = writeln!(std::io::stdout().lock(), "{doc}"); // the exit code says it failed either way
         }
     }
 }

@@ -206,7 +206,11 @@ fn scrub_urls(text: &str) -> String {
         out.push_str(before);
         let end = after.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`').unwrap_or(after.len());
         let (url, tail) = after.split_at(end);
-        let authority_end = url.split('?').next().unwrap_or(url).rfind('@');
+        // As in core's masking: a `?` before the first `@` is part of the password.
+        let authority_end = url.find('@').map(|first| {
+            let end = url[first..].find('?').map_or(url.len(), |i| first + i);
+            url[..end].rfind('@').unwrap_or(first)
+        });
         match authority_end.and_then(|at| url[..at].split_once(':').map(|(user, _)| (user, &url[at..]))) {
             Some((user, host)) => out.push_str(&format!("{user}:***{host}")),
             None => out.push_str(url),

@@ -240,8 +240,10 @@ pub fn quote_literal(value: &str) -> String {
 /// before any `?`, so a password holding `/` or `@` is still found.
 fn password(url: &str) -> Option<&str> {
     let (_, rest) = url.split_once("://")?;
-    let rest = rest.split('?').next().unwrap_or(rest);
-    let (userinfo, _) = rest.rsplit_once('@')?;
+    // A `?` before the first `@` belongs to the password; the query starts after it.
+    let first_at = rest.find('@')?;
+    let end = rest[first_at..].find('?').map_or(rest.len(), |i| first_at + i);
+    let (userinfo, _) = rest[..end].rsplit_once('@')?;
     userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
 }
 
@@ -312,6 +314,11 @@ mod tests {
     #[test]
     fn masks_passwords_holding_slashes_and_scrubs_text() {
         assert_eq!(mask_password("postgres://app:a/b+c@db/main"), "postgres://app:***@db/main");
+        assert_eq!(
+            mask_password("postgres://app:pa?ss@db/main?sslmode=require"),
+            "postgres://app:***@db/main?sslmode=require"
+        );
+        assert_eq!(mask_password("postgres://db/main?user=x@y"), "postgres://db/main?user=x@y");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::driver::{self, Connection, Dialect, DriverError, VersionTable, quote_
 use crate::error::SpecError;
 use crate::graph::Graph;
 use crate::plan::{self, Direction, Plan, Step, VersionOp};
-use crate::split::{self, Statement};
+use crate::split::{self, Flavor, Statement};
 
 /// What to do to a database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -444,6 +444,12 @@ impl Run<'_> {
         let statements = statements(step, self.dialect);
         let checksum = checksum(&statements);
         let done = self.resume_point(step, &checksum).await?;
+        // Created up front, in autocommit: creating it inside a statement's
+        // transaction would abort it (PostgreSQL) or commit it early (MySQL).
+        let progress = self.table.progress();
+        if !statements.is_empty() && !self.conn.table_exists(&progress).await? {
+            self.conn.execute(&self.dialect.create_progress_table(self.table)).await?;
+        }
         if done > 0 {
             self.report.notes.push(format!(
                 "{} {}: resuming after statement {done} of {}, which a previous run completed",
@@ -459,19 +465,25 @@ impl Run<'_> {
             // A data change commits together with its progress record, so a kill
             // between the two cannot make a resumed run repeat it. DDL and
             // CONCURRENTLY statements cannot take part; they run in autocommit.
-            let wrap = is_data_change(&statement.sql);
+            // (SQL Server sends whole batches, which may mix in statements that cannot
+            // run in a transaction: never wrapped.)
+            let wrap = self.dialect.flavor() != Flavor::SqlServer && is_data_change(&statement.sql);
             if wrap {
                 self.conn.begin().await?;
             }
-            if let Err(source) = self.conn.execute(&statement.sql).await {
-                if wrap {
-                    let _ = self.conn.rollback().await;
+            let ran = match self.conn.execute(&statement.sql).await {
+                Err(source) => Err(RunError::StepPartial { at: FailedAt::new(step, i, &statements), source }),
+                Ok(_) => self.record_progress(step, i + 1, &checksum).await,
+            };
+            match (ran, wrap) {
+                (Ok(()), true) => self.conn.commit().await?,
+                (Ok(()), false) => {}
+                (Err(error), wrap) => {
+                    if wrap {
+                        let _ = self.conn.rollback().await;
+                    }
+                    return Err(error);
                 }
-                return Err(RunError::StepPartial { at: FailedAt::new(step, i, &statements), source });
-            }
-            self.record_progress(step, i + 1, &checksum).await?;
-            if wrap {
-                self.conn.commit().await?;
             }
         }
         self.conn.begin().await?;
@@ -520,22 +532,13 @@ impl Run<'_> {
     }
 
     async fn record_progress(&mut self, step: &Step, done: usize, checksum: &str) -> Result<(), RunError> {
-        let progress = self.table.progress();
-        let table = self.dialect.table_name(&progress);
+        let table = self.dialect.table_name(&self.table.progress());
         let (revision, direction) = (quote_literal(&step.revision), quote_literal(step.direction.verb()));
         let checksum = quote_literal(checksum);
         let update = format!(
             "UPDATE {table} SET direction = {direction}, statements_done = {done}, checksum = {checksum} WHERE revision = {revision}"
         );
-        let updated = match self.conn.execute(&update).await {
-            Ok(n) => n,
-            Err(_) if !self.conn.table_exists(&progress).await? => {
-                self.conn.execute(&self.dialect.create_progress_table(self.table)).await?;
-                0
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if updated == 0 {
+        if self.conn.execute(&update).await? == 0 {
             let insert = format!(
                 "INSERT INTO {table} (revision, direction, statements_done, checksum) VALUES ({revision}, {direction}, {done}, {checksum})"
             );
@@ -577,7 +580,11 @@ fn refuse_python(graph: &Graph, plan: &Plan) -> Result<(), RunError> {
 /// Whether a statement only changes data (and so can share a transaction with its
 /// progress record even where DDL commits implicitly).
 fn is_data_change(sql: &str) -> bool {
-    let first = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    let mut rest = sql.trim_start();
+    while let Some(comment) = rest.strip_prefix("/*") {
+        rest = comment.split_once("*/").map_or("", |(_, after)| after).trim_start();
+    }
+    let first = rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_uppercase();
     matches!(first.as_str(), "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" | "WITH")
 }
 
@@ -621,4 +628,19 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         out.push_str(&format!("{}{end}\n", dialect.drop_version_table(table)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_data_change;
+
+    #[test]
+    fn data_changes_are_recognised() {
+        assert!(is_data_change("UPDATE t SET x = 1"));
+        assert!(is_data_change("  /* hint */ insert into t values (1)"));
+        assert!(is_data_change("WITH moved AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM moved"));
+        assert!(!is_data_change("CREATE INDEX CONCURRENTLY ix ON t (x)"));
+        assert!(!is_data_change("ALTER TABLE t ADD COLUMN y int"));
+        assert!(!is_data_change("/* unterminated"));
+    }
 }

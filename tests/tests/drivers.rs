@@ -47,6 +47,7 @@ every_driver!(
     read_only_reads_create_nothing,
     run_lock_times_out_naming_the_target_holder,
     transaction_per_run_rolls_back_the_whole_run,
+    non_transactional_revision_starting_with_a_data_change,
 );
 
 fn table() -> VersionTable {
@@ -222,6 +223,31 @@ async fn transaction_per_run_rolls_back_the_whole_run(db: TestDb) -> TestDb {
         assert!(report.steps.is_empty(), "nothing counts as applied: {:?}", report.steps);
         assert!(!exists(conn.as_mut(), "t_r1").await, "the first revision was rolled back too");
     }
+    conn.close().await.unwrap();
+    db
+}
+
+/// A data change commits together with its progress record; the progress table
+/// must exist before that transaction opens (a fresh database has none).
+async fn non_transactional_revision_starting_with_a_data_change(db: TestDb) -> TestDb {
+    let s = db.scripts();
+    write_revision(&s, "aaaa00000001", &[], "", "CREATE TABLE t_pre (id INTEGER)", "DROP TABLE t_pre");
+    let body = "INSERT INTO t_pre (id) VALUES (1);\nUPDATE t_pre SET id = id + 1;\nCREATE TABLE t_after (id INTEGER);";
+    write_revision(
+        &s,
+        "bbbb00000001",
+        &["aaaa00000001"],
+        "-- Transactional: false",
+        body,
+        "DELETE FROM t_pre;\nDROP TABLE t_after;",
+    );
+    let mut conn = db.connect().await;
+    let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(report.after, ["bbbb00000001"]);
+    assert_eq!(conn.query("SELECT id FROM t_pre").await.unwrap(), vec![vec![Some("2".to_string())]]);
+    let report = apply(conn.as_mut(), &db, Action::Downgrade("aaaa00000001".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
     conn.close().await.unwrap();
     db
 }

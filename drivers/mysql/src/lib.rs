@@ -68,7 +68,7 @@ impl Driver for MysqlDriver {
         let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
         let opts = Opts::from_url(&mysql_url(&options.url)).map_err(|e| fail(e.to_string()))?;
         let conn = Conn::new(opts).await.map_err(|e| fail(e.to_string()))?;
-        let mut conn = MyConn { conn };
+        let mut conn = MyConn { conn, held_lock: None };
         if let Some(timeout) = options.statement_timeout {
             // MariaDB and MySQL name this differently; each ignores the other's.
             let _ = conn.execute(&format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())).await;
@@ -88,6 +88,8 @@ impl Driver for MysqlDriver {
 /// One open MySQL session.
 struct MyConn {
     conn: Conn,
+    /// The `GET_LOCK` name taken, kept for the release (a revision may `USE` another database).
+    held_lock: Option<String>,
 }
 
 /// Maps a server error: 1205 (lock wait timeout) is worth a retry.
@@ -174,15 +176,18 @@ impl Connection for MyConn {
             .map_err(sql_error)?
             .flatten();
         if got == Some(1) {
+            self.held_lock = Some(name);
             return Ok(());
         }
         let holder = self.lock_holder(&name).await;
         Err(DriverError::LockTimeout { waited: started.elapsed(), holder })
     }
 
-    async fn unlock(&mut self, table: &VersionTable) -> Result<(), DriverError> {
-        let name = self.lock_name(table).await?;
-        self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (name,)).await.map_err(sql_error)
+    async fn unlock(&mut self, _table: &VersionTable) -> Result<(), DriverError> {
+        match self.held_lock.take() {
+            Some(name) => self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (name,)).await.map_err(sql_error),
+            None => Ok(()),
+        }
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
