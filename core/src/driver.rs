@@ -41,7 +41,7 @@ impl VersionTable {
 pub struct Capabilities {
     /// DDL takes part in transactions (PostgreSQL, SQLite, SQL Server; not MySQL).
     pub transactional_ddl: bool,
-    /// The connection holds a lock for a whole run.
+    /// The connection holds a lock for a whole run (without one, runs say so).
     pub run_lock: bool,
 }
 

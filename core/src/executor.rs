@@ -230,6 +230,11 @@ pub async fn run_with_hooks(
 ) -> Report {
     let report = Report { before: vec![], after: vec![], steps: vec![], notes: vec![], error: None };
     let mut run = Run { conn, dialect, table, options, hooks, report };
+    if action.writes() && !dialect.capabilities().run_lock {
+        run.report
+            .notes
+            .push("this driver has no run lock: a second runner started now could interleave with this one".into());
+    }
     if action.writes()
         && let Err(e) = run.conn.lock(table, options.lock_timeout).await
     {
