@@ -337,7 +337,8 @@ impl Run<'_> {
             }
             return Ok(());
         }
-        // One transaction for the run; steps applied inside it count only once it commits.
+        // One transaction for the run; steps applied inside it count (and are
+        // announced to the hooks) only once it commits.
         let mut committed = self.report.steps.len();
         self.conn.begin().await?;
         let mut result = Ok(());
@@ -345,7 +346,7 @@ impl Run<'_> {
             let atomic = step.is_stamp || step.transactional;
             if !atomic {
                 self.conn.commit().await?;
-                committed = self.report.steps.len();
+                committed = self.announce_from(committed);
                 self.report.notes.push(format!(
                     "{} {}: non-transactional; the run's transaction was committed before it and a new one begins after it",
                     step.direction.verb(),
@@ -357,12 +358,16 @@ impl Run<'_> {
                 break;
             }
             if !atomic {
-                committed = self.report.steps.len();
+                committed = self.announce_from(committed);
                 self.conn.begin().await?;
             }
         }
         match result {
-            Ok(()) => Ok(self.conn.commit().await?),
+            Ok(()) => {
+                self.conn.commit().await?;
+                self.announce_from(committed);
+                Ok(())
+            }
             Err(error) => {
                 let _ = self.conn.rollback().await;
                 let undone: Vec<String> = self.report.steps.drain(committed..).map(|s| s.revision).collect();
@@ -372,6 +377,14 @@ impl Run<'_> {
                 Err(error)
             }
         }
+    }
+
+    /// Tells the hooks about the steps from `from` on, now committed; returns the new mark.
+    fn announce_from(&self, from: usize) -> usize {
+        for step in &self.report.steps[from..] {
+            self.hooks.step_finished(step);
+        }
+        self.report.steps.len()
     }
 
     /// Applies one step; `in_run` when the run's transaction is already open.
@@ -391,7 +404,9 @@ impl Run<'_> {
         if !step.is_stamp {
             let ms = started.elapsed().as_millis() as u64;
             let applied = AppliedStep { revision: step.revision.clone(), direction: step.direction, ms };
-            self.hooks.step_finished(&applied);
+            if !in_run {
+                self.hooks.step_finished(&applied); // in a run transaction: announced at commit
+            }
             self.report.steps.push(applied);
         }
         Ok(())

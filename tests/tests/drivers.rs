@@ -213,8 +213,13 @@ async fn transaction_per_run_rolls_back_the_whole_run(db: TestDb) -> TestDb {
     let options = RunOptions { transaction_per_run: true, ..RunOptions::default() };
     let graph = graph(&db);
     let action = Action::Upgrade("heads".into());
-    let report = executor::run(conn.as_mut(), db.driver.dialect(), &graph, &table(), &action, &options).await;
+    let hooks = Finished::default();
+    let report =
+        executor::run_with_hooks(conn.as_mut(), db.driver.dialect(), &graph, &table(), &action, &options, &hooks).await;
     assert!(report.error.is_some());
+    let announced = hooks.0.lock().unwrap().clone();
+    let reported: Vec<String> = report.steps.iter().map(|s| s.revision.clone()).collect();
+    assert_eq!(announced, reported, "only committed steps are announced as finished");
     if db.kind == Kind::Mariadb {
         assert_eq!(report.after, ["bbbb00000001"]);
         assert!(exists(conn.as_mut(), "t_r2").await);
@@ -250,4 +255,14 @@ async fn non_transactional_revision_starting_with_a_data_change(db: TestDb) -> T
     assert!(report.error.is_none(), "{:?}", report.error);
     conn.close().await.unwrap();
     db
+}
+
+/// Records the revisions the executor announces as finished.
+#[derive(Default)]
+struct Finished(std::sync::Mutex<Vec<String>>);
+
+impl executor::Hooks for Finished {
+    fn step_finished(&self, step: &executor::AppliedStep) {
+        self.0.lock().unwrap().push(step.revision.clone());
+    }
 }
