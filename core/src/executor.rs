@@ -298,13 +298,8 @@ impl Run<'_> {
             }
             Ok::<(), RunError>(())
         };
-        match body.await {
-            Ok(()) => Ok(self.conn.commit().await?),
-            Err(error) => {
-                let _ = self.conn.rollback().await;
-                Err(error)
-            }
-        }
+        let result = body.await;
+        self.end_transaction(result).await
     }
 
     /// Whether a step runs statement by statement in autocommit (a non-transactional
@@ -440,8 +435,13 @@ impl Run<'_> {
 
     async fn try_atomic(&mut self, step: &Step, statements: &[Statement]) -> Result<(), RunError> {
         self.conn.begin().await?;
-        let outcome = self.atomic_body(step, statements).await;
-        match outcome {
+        let result = self.atomic_body(step, statements).await;
+        self.end_transaction(result).await
+    }
+
+    /// Ends the open transaction: commits when `result` is Ok, rolls back otherwise.
+    async fn end_transaction(&mut self, result: Result<(), RunError>) -> Result<(), RunError> {
+        match result {
             Ok(()) => Ok(self.conn.commit().await?),
             Err(error) => {
                 let _ = self.conn.rollback().await;
@@ -517,13 +517,8 @@ impl Run<'_> {
             }
             Ok::<(), RunError>(())
         };
-        match finish.await {
-            Ok(()) => Ok(self.conn.commit().await?),
-            Err(error) => {
-                let _ = self.conn.rollback().await;
-                Err(error)
-            }
-        }
+        let result = finish.await;
+        self.end_transaction(result).await
     }
 
     /// How many statements of `step` a stopped run completed (0 if none).

@@ -132,7 +132,10 @@ pub async fn run(
             };
             tokio::spawn(async move {
                 let outcome = match cycle {
-                    Some(cycle) => Outcome::failed(&target, format!("cross-database dependency cycle: {cycle}"), true),
+                    Some(cycle) => {
+                        let error = format!("cross-database dependency cycle: {cycle}");
+                        Outcome::failed(&target.name, target.driver.name(), error, true)
+                    }
                     None => shared.run_target(&target, slot, exclusive).await,
                 };
                 shared.observer.event(Event::TargetFinished { outcome: &outcome });
@@ -149,32 +152,31 @@ pub async fn run(
     });
     let mut outcomes = Vec::with_capacity(tasks.len());
     for ((name, driver), task) in names.into_iter().zip(tasks) {
-        outcomes.push(task.await.unwrap_or_else(|e| Outcome {
-            target: name,
-            driver,
-            status: Status::Failed,
-            report: None,
-            error: Some(format!("internal error, please report it: {e}")),
-            lock_timeout: false,
-            bad_input: false,
-            elapsed: Duration::ZERO,
+        outcomes.push(task.await.unwrap_or_else(|e| {
+            Outcome::failed(&name, driver, format!("internal error, please report it: {e}"), false)
         }));
     }
     outcomes
 }
 
 impl Outcome {
-    fn failed(target: &Target, error: String, bad_input: bool) -> Outcome {
+    /// An outcome that is ok until something fails.
+    fn new(target: &str, driver: &'static str) -> Outcome {
         Outcome {
-            target: target.name.clone(),
-            driver: target.driver.name(),
-            status: Status::Failed,
+            target: target.to_string(),
+            driver,
+            status: Status::Ok,
             report: None,
-            error: Some(error),
+            error: None,
             lock_timeout: false,
-            bad_input,
+            bad_input: false,
             elapsed: Duration::ZERO,
         }
+    }
+
+    /// A failure that happened before (or instead of) a run: no report.
+    pub fn failed(target: &str, driver: &'static str, error: String, bad_input: bool) -> Outcome {
+        Outcome { status: Status::Failed, error: Some(error), bad_input, ..Outcome::new(target, driver) }
     }
 }
 
@@ -239,16 +241,7 @@ struct Shared {
 
 impl Shared {
     async fn run_target(self: &Arc<Self>, target: &Target, slot: Slot, exclusive: Arc<Mutex<()>>) -> Outcome {
-        let mut outcome = Outcome {
-            target: target.name.clone(),
-            driver: target.driver.name(),
-            status: Status::Ok,
-            report: None,
-            error: None,
-            lock_timeout: false,
-            bad_input: false,
-            elapsed: Duration::ZERO,
-        };
+        let mut outcome = Outcome::new(&target.name, target.driver.name());
         self.wait_for_dependencies(target).await;
         let _permit = match slot {
             Slot::Given(rx) => rx.await.ok(),

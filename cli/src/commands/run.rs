@@ -3,7 +3,6 @@
 //! or changes another.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use retort_config::Database;
@@ -33,16 +32,7 @@ pub(super) async fn read_rows(ctx: &Context, db: &Database) -> Result<Vec<String
 
 /// A target that failed before it could run (unknown driver, unreadable scripts).
 fn failed_early(db: &Database, error: anyhow::Error) -> Outcome {
-    Outcome {
-        target: db.name.clone(),
-        driver: "",
-        status: Status::Failed,
-        report: None,
-        error: Some(error_line(&error)),
-        lock_timeout: false,
-        bad_input: true,
-        elapsed: Duration::ZERO,
-    }
+    Outcome::failed(&db.name, "", error_line(&error), true)
 }
 
 /// Runs `action` on the selected targets with `board` watching; outcomes in the
