@@ -39,7 +39,7 @@ impl Context {
         let databases = self.config.databases.iter().map(|d| d.name.as_str());
         let known: Vec<&str> = databases.chain(self.config.fleets.iter().map(|f| f.name.as_str())).collect();
         for pattern in &self.patterns {
-            let fleet_part = pattern.split_once(':').map_or(pattern.as_str(), |(f, _)| f);
+            let fleet_part = fleet_part(pattern);
             if !known.iter().any(|k| glob_match(pattern, k) || glob_match(fleet_part, k)) {
                 bail!("no database or fleet matches `{pattern}` (configured: {})", known.join(", "));
             }
@@ -82,8 +82,8 @@ impl Context {
             self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned().collect();
         let mut all = targets.clone();
         for fleet in &self.config.fleets {
-            let wanted = self.patterns.is_empty()
-                || self.patterns.iter().any(|p| glob_match(p.split_once(':').map_or(p, |(f, _)| f), &fleet.name));
+            let wanted =
+                self.patterns.is_empty() || self.patterns.iter().any(|p| glob_match(fleet_part(p), &fleet.name));
             if !wanted {
                 continue;
             }
@@ -154,6 +154,11 @@ pub fn load_graph(db: &Database) -> Result<Graph> {
 /// The version table of a database.
 pub fn version_table(db: &Database) -> VersionTable {
     VersionTable { name: db.version_table.clone(), schema: db.version_table_schema.clone() }
+}
+
+/// The fleet half of a `fleet:tenant` pattern (the whole pattern otherwise).
+fn fleet_part(pattern: &str) -> &str {
+    pattern.split_once(':').map_or(pattern, |(fleet, _)| fleet)
 }
 
 /// `*` matches any run of characters, `?` one character.
