@@ -13,6 +13,7 @@ use async_trait::async_trait;
 
 use crate::plan::VersionOp;
 use crate::split::Flavor;
+use crate::statement::{self, Object};
 
 /// Where a target keeps its version rows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -177,8 +178,47 @@ pub trait Connection: Send {
         Ok(None)
     }
 
+    /// Whether a statement of a non-transactional revision may run inside a
+    /// transaction together with its progress record. Those that may not (DDL where
+    /// it commits implicitly, `CREATE INDEX CONCURRENTLY`, `VACUUM`, ...) run in
+    /// autocommit, and a run killed while one is in flight leaves its outcome to
+    /// [`Connection::presence`]. The default: data changes only.
+    fn shares_transaction(&self, statement: &str) -> bool {
+        statement::is_data_change(statement)
+    }
+
+    /// Whether `object` exists in the catalog, as this session sees it; `None` when
+    /// this driver cannot tell for this kind of object. Creates nothing.
+    async fn presence(&mut self, _object: &Object) -> Result<Option<Presence>, DriverError> {
+        Ok(None)
+    }
+
+    /// A handle that cancels the statement this connection is running, from
+    /// elsewhere (another task, a new connection). `None` when the driver cannot.
+    fn canceller(&self) -> Option<std::sync::Arc<dyn Canceller>> {
+        None
+    }
+
     /// Closes the connection.
     async fn close(self: Box<Self>) -> Result<(), DriverError>;
+}
+
+/// Whether a catalog object exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    Present,
+    /// Present but unusable: a PostgreSQL index left INVALID by a failed
+    /// `CREATE INDEX CONCURRENTLY` or `DROP INDEX CONCURRENTLY`.
+    Invalid,
+}
+
+/// Cancels the statement a connection is running (PostgreSQL `pg_cancel_backend`,
+/// MySQL `KILL QUERY`), so an interrupted run stops promptly. Cancelling when
+/// nothing runs does nothing.
+#[async_trait]
+pub trait Canceller: Send + Sync {
+    async fn cancel(&self) -> Result<(), DriverError>;
 }
 
 /// Settings a driver needs to open a connection to one target.

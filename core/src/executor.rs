@@ -487,7 +487,7 @@ impl Run<'_> {
             // CONCURRENTLY statements cannot take part; they run in autocommit.
             // (SQL Server sends whole batches, which may mix in statements that cannot
             // run in a transaction: never wrapped.)
-            let wrap = self.dialect.flavor() != Flavor::SqlServer && is_data_change(&statement.sql);
+            let wrap = self.dialect.flavor() != Flavor::SqlServer && self.conn.shares_transaction(&statement.sql);
             if wrap {
                 self.conn.begin().await?;
             }
@@ -592,17 +592,6 @@ fn refuse_python(graph: &Graph, plan: &Plan) -> Result<(), RunError> {
     }
 }
 
-/// Whether a statement only changes data (and so can share a transaction with its
-/// progress record even where DDL commits implicitly).
-fn is_data_change(sql: &str) -> bool {
-    let mut rest = sql.trim_start();
-    while let Some(comment) = rest.strip_prefix("/*") {
-        rest = comment.split_once("*/").map_or("", |(_, after)| after).trim_start();
-    }
-    let first = rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_uppercase();
-    matches!(first.as_str(), "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" | "WITH")
-}
-
 /// The step's body split into the statements the dialect sends one at a time.
 fn statements(step: &Step, dialect: &dyn Dialect) -> Vec<Statement> {
     step.sql.as_deref().map(|sql| split::split(sql, dialect.flavor())).unwrap_or_default()
@@ -643,19 +632,4 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         out.push_str(&format!("{}{end}\n", dialect.drop_version_table(table)));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_data_change;
-
-    #[test]
-    fn data_changes_are_recognised() {
-        assert!(is_data_change("UPDATE t SET x = 1"));
-        assert!(is_data_change("  /* hint */ insert into t values (1)"));
-        assert!(is_data_change("WITH moved AS (DELETE FROM a RETURNING *) INSERT INTO b SELECT * FROM moved"));
-        assert!(!is_data_change("CREATE INDEX CONCURRENTLY ix ON t (x)"));
-        assert!(!is_data_change("ALTER TABLE t ADD COLUMN y int"));
-        assert!(!is_data_change("/* unterminated"));
-    }
 }

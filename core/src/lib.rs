@@ -28,3 +28,4 @@ pub mod revision;
 pub mod script;
 pub mod spec;
 pub mod split;
+pub mod statement;
