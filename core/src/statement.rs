@@ -45,6 +45,7 @@ pub enum ObjectKind {
     Column,
     /// A named constraint of [`Object::table`].
     Constraint,
+    Schema,
     Database,
 }
 
