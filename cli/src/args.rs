@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 /// retort: Alembic-compatible schema migrations for many databases at once.
 #[derive(Debug, Parser)]
@@ -85,6 +85,8 @@ pub enum Command {
     Downgrade(DowngradeArgs),
     /// Set the version table without running migrations.
     Stamp(StampArgs),
+    /// Settle a revision that a stopped run left part-way (see `retort current`).
+    Resolve(ResolveArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -198,6 +200,23 @@ pub struct StampArgs {
     /// Empty the version table first.
     #[arg(long)]
     pub purge: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("how").required(true).args(["applied", "not_applied", "abandon"])))]
+pub struct ResolveArgs {
+    /// The part-way revision (id, prefix or label).
+    pub revision: String,
+    /// The statement that was running when the run stopped took effect: count it done.
+    #[arg(long)]
+    pub applied: bool,
+    /// It did not take effect: the next run runs it again.
+    #[arg(long = "not-applied")]
+    pub not_applied: bool,
+    /// Forget the revision's progress; the next run starts it at its first statement
+    /// (statements that ran stay applied).
+    #[arg(long)]
+    pub abandon: bool,
 }
 
 #[derive(Debug, Args)]

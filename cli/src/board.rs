@@ -82,15 +82,19 @@ impl Live {
                 }
             }
             Event::StepFinished { .. } => {}
+            Event::Note { target, text } => {
+                let _ = self.bars.println(format!("{target}: {text}"));
+            }
             Event::TargetFinished { outcome } => {
                 if let Some((_, bar)) = self.running.remove(&outcome.target) {
                     bar.finish_and_clear();
                     self.bars.remove(&bar);
                 }
-                if outcome.status == Status::Failed {
+                if matches!(outcome.status, Status::Failed | Status::Interrupted) {
                     let _ = self.bars.println(format!(
-                        "{}: FAILED: {}",
+                        "{}: {}: {}",
                         outcome.target,
+                        status_word(outcome.status),
                         outcome.error.as_deref().unwrap_or("")
                     ));
                 }
@@ -112,11 +116,22 @@ fn lines(event: Event<'_>) {
         Event::StepFinished { target, step } => {
             event_line(format_args!("{target}: {} {} ({} ms)", step.direction.verb(), step.revision, step.ms))
         }
+        Event::Note { target, text } => event_line(format_args!("{target}: {text}")),
         Event::TargetFinished { outcome } => match outcome.status {
             Status::Ok => event_line(format_args!("{}: ok, at {}", outcome.target, at(outcome))),
-            _ => eprintln!("{}: FAILED: {}", outcome.target, outcome.error.as_deref().unwrap_or("")),
+            status => eprintln!("{}: {}: {}", outcome.target, status_word(status), outcome.error.as_deref().unwrap_or("")),
         },
         Event::TargetStarted { .. } | Event::StepStarted { .. } => {}
+    }
+}
+
+/// How a target that did not end well is announced.
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "ok",
+        Status::Failed => "FAILED",
+        Status::Skipped => "skipped",
+        Status::Interrupted => "INTERRUPTED",
     }
 }
 
@@ -135,6 +150,7 @@ fn event_json(event: &Event<'_>) -> serde_json::Value {
         Event::StepFinished { target, step } => json!({
             "event": "step_finished", "target": target, "revision": step.revision, "direction": step.direction, "ms": step.ms
         }),
+        Event::Note { target, text } => json!({"event": "note", "target": target, "text": text}),
         Event::TargetFinished { outcome } => json!({
             "event": "target_finished", "target": outcome.target, "status": outcome.status,
             "after": outcome.report.as_ref().map(|r| r.after.clone()).unwrap_or_default(),

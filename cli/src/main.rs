@@ -1,6 +1,7 @@
 //! The `retort` binary: parses arguments, runs one command, renders its result
 //! and maps it to an exit code (0 ok, 1 a target failed, 2 bad usage, config or
-//! scripts, 3 lock not acquired in time). No migration logic lives here.
+//! scripts, 3 lock not acquired in time, 130/143 interrupted by SIGINT/SIGTERM).
+//! No migration logic lives here.
 #![forbid(unsafe_code)]
 
 /// `println!` for results: when the reader went away (`retort history | head`) the
@@ -30,6 +31,7 @@ mod commands;
 mod context;
 mod output;
 mod registry;
+mod signals;
 
 use std::process::ExitCode;
 

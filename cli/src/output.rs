@@ -14,6 +14,10 @@ pub enum Exit {
     TargetFailed = 1,
     Usage = 2,
     LockTimeout = 3,
+    /// Stopped by SIGINT.
+    Interrupted = 130,
+    /// Stopped by SIGTERM.
+    Terminated = 143,
 }
 
 /// Ends the process after stdout failed: quietly for a closed pipe (the reader

@@ -100,7 +100,7 @@ pub trait Dialect: Send + Sync {
     /// `CREATE TABLE` for the progress table of non-transactional revisions.
     fn create_progress_table(&self, table: &VersionTable) -> String {
         format!(
-            "CREATE TABLE {} (\n    revision VARCHAR(32) NOT NULL PRIMARY KEY,\n    direction VARCHAR(10) NOT NULL,\n    statements_done INTEGER NOT NULL,\n    checksum VARCHAR(16) NOT NULL\n)",
+            "CREATE TABLE {} (\n    revision VARCHAR(32) NOT NULL PRIMARY KEY,\n    direction VARCHAR(10) NOT NULL,\n    statements_done INTEGER NOT NULL,\n    checksum VARCHAR(16) NOT NULL,\n    running INTEGER NULL,\n    running_checksum VARCHAR(16) NULL\n)",
             self.table_name(&table.progress())
         )
     }

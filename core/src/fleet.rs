@@ -7,6 +7,10 @@
 //! A revision that depends on another database's revision (`Depends On:
 //! default:abc123`) makes its target wait for that database's run, and the step is
 //! refused unless that revision is then applied there.
+//!
+//! Once the targets' [`crate::interrupt::Interrupt`] is triggered, targets not yet
+//! started are skipped and running ones stop at their next statement boundary
+//! (their running statement cancelled) with the status `interrupted`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,6 +53,8 @@ pub enum Status {
     Ok,
     Failed,
     Skipped,
+    /// Stopped by an interrupt (SIGINT, SIGTERM) part-way; locks released.
+    Interrupted,
 }
 
 /// What happened to one target.
@@ -73,6 +79,8 @@ pub enum Event<'a> {
     TargetStarted { target: &'a str },
     StepStarted { target: &'a str, step: &'a Step },
     StepFinished { target: &'a str, step: &'a AppliedStep },
+    /// Something worth saying that is not an error (a resume, a repair).
+    Note { target: &'a str, text: &'a str },
     TargetFinished { outcome: &'a Outcome },
 }
 
@@ -249,6 +257,11 @@ impl Shared {
         };
         let _exclusive = exclusive.lock().await;
         let started = Instant::now();
+        if target.run.interrupt.is_triggered() {
+            outcome.status = Status::Skipped;
+            outcome.error = Some("not started: interrupted".into());
+            return outcome;
+        }
         if self.stop.load(Ordering::SeqCst) {
             outcome.status = Status::Skipped;
             outcome.error = Some("skipped: --fail-fast after an earlier failure".into());
@@ -276,13 +289,15 @@ impl Shared {
                 if let Some(e) = &report.error {
                     outcome.error = Some(driver::redact(&e.to_string(), &target.connect.url));
                     outcome.lock_timeout = e.is_lock_timeout();
-                    outcome.bad_input =
-                        matches!(e, executor::RunError::Spec(_) | executor::RunError::PythonRevision { .. });
+                    outcome.bad_input = e.is_bad_input();
+                    if matches!(e, executor::RunError::Interrupted(_)) {
+                        outcome.status = Status::Interrupted;
+                    }
                 }
                 outcome.report = Some(report);
             }
         }
-        if outcome.error.is_some() {
+        if outcome.error.is_some() && outcome.status == Status::Ok {
             outcome.status = Status::Failed;
             if self.fail_fast {
                 self.stop.store(true, Ordering::SeqCst);
@@ -357,6 +372,10 @@ impl Hooks for TargetHooks<'_> {
 
     fn step_finished(&self, step: &AppliedStep) {
         self.shared.observer.event(Event::StepFinished { target: &self.target.name, step });
+    }
+
+    fn note(&self, text: &str) {
+        self.shared.observer.event(Event::Note { target: &self.target.name, text });
     }
 
     async fn before_step(&self, step: &Step) -> Result<(), String> {

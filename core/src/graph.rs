@@ -491,7 +491,7 @@ pub(crate) mod tests {
                     create_date: None,
                     transactional: true,
                     path: format!("{id}.sql").into(),
-                    body: Body::Sql { up: String::new(), down: String::new() },
+                    body: Body::Sql { up: String::new(), down: String::new(), up_line: 0, down_line: 0 },
                 };
                 for extra in parts {
                     if let Some(label) = extra.strip_prefix('@') {

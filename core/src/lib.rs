@@ -21,7 +21,9 @@ pub mod error;
 pub mod executor;
 pub mod fleet;
 pub mod graph;
+pub mod interrupt;
 pub mod plan;
+pub mod progress;
 #[cfg(test)]
 mod proptests;
 pub mod revision;

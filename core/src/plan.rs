@@ -100,6 +100,10 @@ pub struct Step {
     pub to: Vec<String>,
     /// The SQL to run; `None` for stamps and for Alembic `.py` revisions.
     pub sql: Option<String>,
+    /// The revision file (empty for stamps).
+    pub path: std::path::PathBuf,
+    /// The file line `sql` starts on (0 when there is none).
+    pub line: usize,
     /// Whether `sql` and the version change commit together.
     pub transactional: bool,
     /// Whether this revision is an Alembic `.py` file (retort cannot run its body).
@@ -243,6 +247,8 @@ pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool)
                 from,
                 to,
                 sql: None,
+                path: Default::default(),
+                line: 0,
                 transactional: true,
                 is_python: false,
                 is_stamp: true,
@@ -314,10 +320,10 @@ fn build(graph: &Graph, current: &[String], order: &[usize], direction: Directio
             Direction::Up => (down, vec![rev.id.clone()]),
             Direction::Down => (vec![rev.id.clone()], down),
         };
-        let sql = match (&rev.body, direction) {
-            (Body::Sql { up, .. }, Direction::Up) => Some(up.clone()),
-            (Body::Sql { down, .. }, Direction::Down) => Some(down.clone()),
-            (Body::Python, _) => None,
+        let (sql, line) = match (&rev.body, direction) {
+            (Body::Sql { up, up_line, .. }, Direction::Up) => (Some(up.clone()), *up_line),
+            (Body::Sql { down, down_line, .. }, Direction::Down) => (Some(down.clone()), *down_line),
+            (Body::Python, _) => (None, 0),
         };
         steps.push(Step {
             revision: rev.id.clone(),
@@ -325,6 +331,8 @@ fn build(graph: &Graph, current: &[String], order: &[usize], direction: Directio
             from,
             to,
             sql,
+            path: rev.path.clone(),
+            line,
             transactional: rev.transactional,
             is_python: rev.body == Body::Python,
             is_stamp: false,

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 /// What a revision does when it runs, as far as retort can know statically.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
-    /// A `.sql` revision: the text of its `migrate:up` and `migrate:down` sections.
-    Sql { up: String, down: String },
+    /// A `.sql` revision: the text of its `migrate:up` and `migrate:down` sections,
+    /// and the file lines they start on (so errors can name `file:line`).
+    Sql { up: String, down: String, up_line: usize, down_line: usize },
     /// An Alembic `.py` revision: its graph facts are known, its code is never run.
     Python,
 }

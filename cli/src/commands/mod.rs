@@ -28,6 +28,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Upgrade(args) => run::upgrade(global, &args.revision, args.sql).await,
         Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
         Command::Stamp(args) => run::stamp(global, args).await,
+        Command::Resolve(args) => run::resolve(global, args).await,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "retort", &mut std::io::stdout());
             Ok(Exit::Ok)

@@ -1,22 +1,24 @@
 //! Commands that touch databases: `current`, `status`, `upgrade`, `downgrade`,
-//! `stamp`. Targets run concurrently on the fleet runner; one failure never stops
-//! or changes another.
+//! `stamp`, `resolve`. Targets run concurrently on the fleet runner; one failure
+//! never stops or changes another. SIGINT/SIGTERM stop the run cleanly.
 
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use retort_config::Database;
 use retort_core::driver::{self, mask_password};
-use retort_core::executor::{self, Action, RunOptions};
+use retort_core::executor::{self, Action, Resolution, RunOptions};
+use retort_core::interrupt::Interrupt;
 use retort_core::fleet::{self, Event, FleetOptions, Observer, Outcome, Status, Target};
 use retort_core::plan;
 use serde_json::{Value, json};
 
-use crate::args::{Format, Global, StampArgs, VerboseArgs};
+use crate::args::{Format, Global, ResolveArgs, StampArgs, VerboseArgs};
 use crate::board::Board;
 use crate::context::{self, Context};
 use crate::output::{Exit, LineParts, error_line, revision_block, revision_line};
 use crate::registry;
+use crate::signals;
 
 /// The version rows of a database, creating nothing.
 pub(super) async fn read_rows(ctx: &Context, db: &Database) -> Result<Vec<String>> {
@@ -44,10 +46,11 @@ async fn run_fleet(
     action: Action,
     board: Arc<Board>,
 ) -> Vec<Outcome> {
+    let interrupt = signals::install();
     let mut early = Vec::new();
     let mut targets = Vec::new();
     for db in selected {
-        match target(ctx, db, action.writes()) {
+        match target(ctx, db, action.writes(), &interrupt) {
             Err(e) => early.push(failed_early(db, e)),
             Ok(t) => targets.push(t),
         }
@@ -65,7 +68,7 @@ async fn run_fleet(
 }
 
 /// A fleet target for one selected database.
-fn target(ctx: &Context, db: &Database, writes: bool) -> Result<Target> {
+fn target(ctx: &Context, db: &Database, writes: bool, interrupt: &Interrupt) -> Result<Target> {
     Ok(Target {
         name: db.name.clone(),
         driver: registry::for_url(&db.name, &db.url)?,
@@ -76,6 +79,8 @@ fn target(ctx: &Context, db: &Database, writes: bool) -> Result<Target> {
             lock_timeout: db.lock_timeout,
             ddl_retries: db.ddl_retries,
             transaction_per_run: db.transaction_per_run,
+            target: db.name.clone(),
+            interrupt: interrupt.clone(),
             ..RunOptions::default()
         },
         exclusive: exclusivity_key(db),
@@ -89,7 +94,7 @@ fn dependency_sources(ctx: &Context, targets: &[Target]) -> Vec<Target> {
     names.sort();
     names.dedup();
     names.retain(|n| !targets.iter().any(|t| &t.name == n));
-    ctx.config.databases.iter().filter(|d| names.contains(&d.name)).filter_map(|d| target(ctx, d, false).ok()).collect()
+    ctx.config.databases.iter().filter(|d| names.contains(&d.name)).filter_map(|d| target(ctx, d, false, &Interrupt::default()).ok()).collect()
 }
 
 /// SQLite allows one writer per file; server targets are kept apart by their lock.
@@ -97,8 +102,12 @@ fn exclusivity_key(db: &Database) -> String {
     if db.url.starts_with("sqlite:") { db.url.clone() } else { db.name.clone() }
 }
 
-/// 1 if any target failed at run time, else 3 for lock time-outs, else 2 for bad input.
+/// 130/143 if a signal interrupted the run, else 1 if any target failed at run
+/// time, else 3 for lock time-outs, else 2 for bad input.
 fn exit_code(outcomes: &[Outcome]) -> Exit {
+    if let Some(interrupted) = signals::exit_code() {
+        return interrupted;
+    }
     let failed = outcomes.iter().filter(|o| o.status == Status::Failed);
     let classes: Vec<Exit> = failed
         .map(|o| {
@@ -124,6 +133,7 @@ fn target_json(o: &Outcome) -> Value {
         "after": report.map(|r| r.after.clone()).unwrap_or_default(),
         "steps": report.map(|r| json!(r.steps)).unwrap_or(json!([])),
         "notes": report.map(|r| r.notes.clone()).unwrap_or_default(),
+        "part_way": report.map(|r| json!(r.part_way)).unwrap_or(json!([])),
         "ms": o.elapsed.as_millis() as u64,
         "error": o.error,
     })
@@ -138,14 +148,19 @@ fn summary_json(outcomes: &[Outcome]) -> Value {
         slowest.iter().take(5).map(|o| json!({"target": o.target, "ms": o.elapsed.as_millis() as u64})).collect();
     json!({
         "targets": outcomes.len(), "ok": count(Status::Ok), "failed": count(Status::Failed),
-        "skipped": count(Status::Skipped), "revisions_applied": applied, "slowest": slowest,
+        "skipped": count(Status::Skipped), "interrupted": count(Status::Interrupted),
+        "revisions_applied": applied, "slowest": slowest,
     })
 }
 
 fn print_summary(outcomes: &[Outcome]) {
     let s = summary_json(outcomes);
+    let interrupted = match s["interrupted"].as_u64() {
+        Some(n) if n > 0 => format!(", {n} interrupted"),
+        _ => String::new(),
+    };
     outln!(
-        "{} targets: {} ok, {} failed, {} skipped; {} revisions applied",
+        "{} targets: {} ok, {} failed, {} skipped{interrupted}; {} revisions applied",
         s["targets"],
         s["ok"],
         s["failed"],
@@ -184,7 +199,7 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
             outln!("{summary}");
         }
         Format::Text => {
-            if outcomes.len() > 1 {
+            if outcomes.len() > 1 || signals::exit_code().is_some() {
                 print_summary(&outcomes);
             }
         }
@@ -204,7 +219,7 @@ pub async fn current(global: &Global, args: &VerboseArgs) -> Result<Exit> {
             Some(r) => {
                 let g = ctx.graph(db)?;
                 let rows: Vec<usize> = r.before.iter().filter_map(|id| g.index_of(id)).collect();
-                Some((g.clone(), g.applied_heads(&rows)))
+                Some((g.clone(), g.applied_heads(&rows), rows))
             }
             _ => None,
         };
@@ -216,17 +231,26 @@ pub async fn current(global: &Global, args: &VerboseArgs) -> Result<Exit> {
                 if let Some(error) = &o.error {
                     eprintln!("{}: FAILED: {error}", o.target);
                 }
-                for (g, i) in shown.iter().flat_map(|(g, list)| list.iter().map(move |&i| (g, i))) {
+                for (g, i) in shown.iter().flat_map(|(g, list, _)| list.iter().map(move |&i| (g, i))) {
                     if args.verbose {
                         outln!("{}", revision_block(g, i, true));
                     } else {
                         outln!("{}", revision_line(g, i, LineParts { tree: true, ..Default::default() }));
                     }
                 }
+                if let Some((g, heads, rows)) = &shown {
+                    for &row in rows.iter().filter(|r| !heads.contains(r)) {
+                        let line = revision_line(g, row, LineParts { tree: true, ..Default::default() });
+                        outln!("{line} (bad version row: an ancestor of another row)");
+                    }
+                }
+                for part_way in o.report.iter().flat_map(|r| &r.part_way) {
+                    outln!("{part_way}");
+                }
             }
             _ => {
                 let mut value = target_json(o);
-                value["current"] = json!(shown.map(|(g, list)| g.ids(&list)).unwrap_or_default());
+                value["current"] = json!(shown.map(|(g, list, _)| g.ids(&list)).unwrap_or_default());
                 targets.push(value);
             }
         }
@@ -252,9 +276,10 @@ pub async fn status(global: &Global) -> Result<Exit> {
             (Some(g), Some(_)) => plan::upgrade(g, &current, "heads").map(|p| p.steps.len()).ok(),
             _ => None,
         };
+        let part_way = o.report.as_ref().map(|r| r.part_way.clone()).unwrap_or_default();
         rows.push(json!({
             "target": o.target, "driver": o.driver, "status": o.status, "current": current,
-            "heads": heads, "pending": pending, "error": o.error,
+            "heads": heads, "pending": pending, "part_way": part_way, "error": o.error,
         }));
     }
     if global.format == Format::Text {
@@ -272,6 +297,11 @@ pub async fn status(global: &Global) -> Result<Exit> {
                 format!("FAILED: {}", r["error"].as_str().unwrap_or(""))
             };
             outln!("{:<32} {:>7}  {:<28} {}", r["target"].as_str().unwrap_or(""), pending, current, list(&r["heads"]));
+        }
+        for o in &outcomes {
+            for part_way in o.report.iter().flat_map(|r| &r.part_way) {
+                outln!("  {}: {part_way}", o.target);
+            }
         }
     } else {
         outln!("{}", json!({"ok": code == Exit::Ok, "targets": rows}));
@@ -311,6 +341,18 @@ pub async fn stamp(global: &Global, args: &StampArgs) -> Result<Exit> {
         return offline(global, start, Action::Stamp { targets, purge: false });
     }
     run_and_report(global, Action::Stamp { targets: args.revisions.clone(), purge: args.purge }).await
+}
+
+/// `retort resolve <revision> --applied | --not-applied | --abandon`.
+pub async fn resolve(global: &Global, args: &ResolveArgs) -> Result<Exit> {
+    let how = if args.applied {
+        Resolution::Applied
+    } else if args.not_applied {
+        Resolution::NotApplied
+    } else {
+        Resolution::Abandon
+    };
+    run_and_report(global, Action::Resolve { revision: args.revision.clone(), how }).await
 }
 
 /// `from:to` → (Some(from), to); `to` → (None, to).

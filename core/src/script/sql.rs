@@ -32,7 +32,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
     }
     let id = header.id.clone().ok_or_else(|| fail(1, "no `-- Revision ID:` line in the header".into()))?;
 
-    let (up, down) = sections(&lines[index..]).map_err(|(offset, message)| fail(index + offset + 1, message))?;
+    let [(up, up_line), (down, down_line)] =
+        sections(&lines[index..]).map_err(|(offset, message)| fail(index + offset + 1, message))?;
     Ok(Revision {
         id,
         down_revisions: header.revises,
@@ -42,7 +43,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
         create_date: header.create_date,
         transactional: header.transactional,
         path: path.to_path_buf(),
-        body: Body::Sql { up, down },
+        body: Body::Sql { up, down, up_line: index + up_line, down_line: index + down_line },
     })
 }
 
@@ -156,10 +157,11 @@ fn section_marker(line: &str) -> Option<Section> {
     }
 }
 
-/// Splits the lines after the header into the up and down bodies.
-fn sections(lines: &[&str]) -> Result<(String, String), (usize, String)> {
-    let mut up: Option<Vec<&str>> = None;
-    let mut down: Option<Vec<&str>> = None;
+/// Splits the lines after the header into the up and down bodies, each with the
+/// 1-based line (counted from the first line given) that its text starts on.
+fn sections(lines: &[&str]) -> Result<[(String, usize); 2], (usize, String)> {
+    let mut up: Option<(usize, Vec<&str>)> = None;
+    let mut down: Option<(usize, Vec<&str>)> = None;
     let mut current: Option<Section> = None;
     for (offset, line) in lines.iter().enumerate() {
         if let Some(section) = section_marker(line) {
@@ -167,23 +169,25 @@ fn sections(lines: &[&str]) -> Result<(String, String), (usize, String)> {
             if slot.is_some() {
                 return Err((offset, format!("second `{}` marker", line.trim())));
             }
-            *slot = Some(Vec::new());
+            *slot = Some((offset + 1, Vec::new()));
             current = Some(section);
             continue;
         }
         match current {
-            Some(Section::Up) => up.as_mut().expect("up section open").push(line),
-            Some(Section::Down) => down.as_mut().expect("down section open").push(line),
+            Some(Section::Up) => up.as_mut().expect("up section open").1.push(line),
+            Some(Section::Down) => down.as_mut().expect("down section open").1.push(line),
             None if line.trim().is_empty() || comment_text(line).is_some() => {}
             None => return Err((offset, "SQL before the `-- migrate:up` marker".into())),
         }
     }
     let up = up.ok_or((0, "no `-- migrate:up` marker".to_string()))?;
-    Ok((join_body(&up), join_body(&down.unwrap_or_default())))
+    Ok([join_body(up), join_body(down.unwrap_or_default())])
 }
 
-fn join_body(lines: &[&str]) -> String {
-    lines.join("\n").trim().to_string()
+/// A section's text, trimmed, and the line its first non-blank line is on.
+fn join_body((after_marker, lines): (usize, Vec<&str>)) -> (String, usize) {
+    let blank = lines.iter().take_while(|l| l.trim().is_empty()).count();
+    (lines.join("\n").trim().to_string(), after_marker + blank + 1)
 }
 
 /// Renders a new revision file in the format [`parse`] reads.
@@ -233,7 +237,12 @@ mod tests {
         assert!(!rev.transactional);
         assert_eq!(
             rev.body,
-            Body::Sql { up: "CREATE INDEX CONCURRENTLY ix ON t (c);".into(), down: "DROP INDEX ix;".into() }
+            Body::Sql {
+                up: "CREATE INDEX CONCURRENTLY ix ON t (c);".into(),
+                down: "DROP INDEX ix;".into(),
+                up_line: 11,
+                down_line: 14
+            }
         );
     }
 
@@ -251,7 +260,7 @@ mod tests {
         let rev = read("-- first\n-- Revision ID: a1\n-- Revises:\n-- migrate:up\n").unwrap();
         assert!(rev.down_revisions.is_empty());
         assert!(rev.transactional);
-        assert_eq!(rev.body, Body::Sql { up: String::new(), down: String::new() });
+        assert!(matches!(rev.body, Body::Sql { ref up, ref down, .. } if up.is_empty() && down.is_empty()));
     }
 
     #[test]

@@ -1,28 +1,38 @@
 //! Runs one command against one database. The sequence is fixed here, once:
-//! lock, read the version rows, plan, create the version table if the command
-//! writes, apply each step, unlock.
+//! lock, read the version rows and the progress table, check that they fit
+//! together, plan, create the version table if the command writes, apply each step,
+//! clear progress the command moved past, unlock.
 //!
 //! How a step runs depends on the revision and the dialect:
 //! - transactional revision on a dialect with transactional DDL: its statements and
 //!   its version-row change commit together or roll back together; a statement
 //!   that gave up waiting for a table lock makes the whole step retry, with backoff;
 //! - non-transactional revision, or any revision where DDL commits implicitly
-//!   (MySQL): statements run one at a time in autocommit, each success recorded in
-//!   the progress table, so a re-run resumes after the last statement that
-//!   succeeded; the version row is written once the last statement is done.
+//!   (MySQL): statement by statement ([`by_statement`]), each recorded in the
+//!   progress table, so that a stopped run can always be finished.
+//!
+//! Every run watches its [`Interrupt`]: it starts no new step or statement once
+//! the interrupt is triggered, and cancels a statement running on the server.
+
+mod by_statement;
+mod offline;
 
 use std::time::{Duration, Instant};
 
-use crate::driver::{self, Connection, Dialect, DriverError, VersionTable, quote_literal};
+pub use offline::render_offline;
+
+use crate::driver::{self, Connection, Dialect, DriverError, VersionTable};
 use crate::error::SpecError;
 use crate::graph::Graph;
+use crate::interrupt::Interrupt;
 use crate::plan::{self, Direction, Plan, Step, VersionOp};
-use crate::split::{self, Flavor, Statement};
+use crate::progress::{self, Fit, Progress};
+use crate::split::{self, Statement};
 
 /// What to do to a database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Read the version rows only.
+    /// Read the version rows (and any part-way revision) only.
     Current,
     Upgrade(String),
     Downgrade(String),
@@ -30,6 +40,19 @@ pub enum Action {
         targets: Vec<String>,
         purge: bool,
     },
+    /// Settle a part-way revision by hand (`retort resolve`).
+    Resolve { revision: String, how: Resolution },
+}
+
+/// What the person settling a part-way revision says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The statement in flight when a run stopped took effect: count it done.
+    Applied,
+    /// It did not: the next run runs it again.
+    NotApplied,
+    /// Forget the revision's progress; the next run starts it from its first statement.
+    Abandon,
 }
 
 impl Action {
@@ -41,10 +64,12 @@ impl Action {
     /// Plans the action from the given version rows.
     pub fn plan(&self, graph: &Graph, current: &[String]) -> Result<Plan, SpecError> {
         match self {
-            Action::Current => match current.iter().find(|id| graph.index_of(id).is_none()) {
-                Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
-                None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
-            },
+            Action::Current | Action::Resolve { .. } => {
+                match current.iter().find(|id| graph.index_of(id).is_none()) {
+                    Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
+                    None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
+                }
+            }
             Action::Upgrade(target) => plan::upgrade(graph, current, target),
             Action::Downgrade(target) => plan::downgrade(graph, current, target),
             Action::Stamp { targets, purge } => plan::stamp(graph, current, targets, *purge),
@@ -53,7 +78,7 @@ impl Action {
 }
 
 /// How a run behaves beyond what it does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RunOptions {
     /// How long to wait for another runner's lock.
     pub lock_timeout: Duration,
@@ -65,6 +90,10 @@ pub struct RunOptions {
     /// One transaction for the whole command (`transaction_per = "run"`, Alembic's
     /// default) where the dialect has transactional DDL, instead of one per revision.
     pub transaction_per_run: bool,
+    /// The target's name, for the commands that messages suggest (`-d <target>`).
+    pub target: String,
+    /// Stops the run between statements and cancels a running one.
+    pub interrupt: Interrupt,
 }
 
 impl Default for RunOptions {
@@ -74,6 +103,8 @@ impl Default for RunOptions {
             ddl_retries: 3,
             retry_backoff: Duration::from_millis(500),
             transaction_per_run: false,
+            target: "default".into(),
+            interrupt: Interrupt::default(),
         }
     }
 }
@@ -100,11 +131,35 @@ pub enum RunError {
     #[error("{at}; {ran}, a re-run resumes at statement {statement}: {source}", ran = .at.ran(), statement = .at.statement)]
     StepPartial { at: FailedAt, source: DriverError },
     #[error(
-        "revision {revision} changed since a run stopped part-way through it ({done} statements done); restore the file, or clear its row in {table}"
+        "revision {revision} changed since a run stopped part-way through it ({done} statements done); restore the file, or forget that run with `retort -d {target} resolve {revision} --abandon`"
     )]
-    ChangedSincePartial { revision: String, done: usize, table: String },
+    ChangedSincePartial { revision: String, done: usize, target: String },
+    #[error(
+        "{at}: an earlier run stopped while this statement was running and the catalog cannot tell whether it took effect; check the database, then run `retort -d {target} resolve {revision} --applied` if it did or `retort -d {target} resolve {revision} --not-applied` if it did not, and run the command again",
+        revision = .at.revision
+    )]
+    OutcomeUnknown { at: FailedAt, target: String },
+    #[error(
+        "{table} records {verb} {revision} as part-way ({done} statements done), but the version table is at {at}, from which {revision} is not next, so that record cannot be trusted; if its statements were undone by hand, run `retort -d {target} resolve {revision} --abandon`, else `retort stamp` the version table back to where {revision} starts",
+        verb = .direction.verb(), at = rows_text(.rows)
+    )]
+    ProgressMisfit {
+        table: String,
+        revision: String,
+        direction: Direction,
+        done: usize,
+        rows: Vec<String>,
+        target: String,
+    },
+    #[error(
+        "version table {table} holds {descendant} and its ancestor {ancestor}: bad data in that database; delete the row '{ancestor}' (`retort -d {target} stamp --purge {}`)",
+        .heads.join(" ")
+    )]
+    BadVersionRows { table: String, descendant: String, ancestor: String, heads: Vec<String>, target: String },
     #[error("version table {table}: expected one row '{id}', found {found}; another runner may have changed it")]
     VersionRow { table: String, id: String, found: u64 },
+    #[error("interrupted {0}")]
+    Interrupted(String),
     #[error("{0}")]
     Refused(String),
     #[error(transparent)]
@@ -116,6 +171,16 @@ impl RunError {
     pub fn is_lock_timeout(&self) -> bool {
         matches!(self, RunError::Driver(DriverError::LockTimeout { .. }))
     }
+
+    /// Whether the error is bad input (a spec, a refused `.py` revision), found
+    /// before anything ran.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, RunError::Spec(_) | RunError::PythonRevision { .. })
+    }
+}
+
+fn rows_text(rows: &[String]) -> String {
+    if rows.is_empty() { "<base>".to_string() } else { rows.join(", ") }
 }
 
 /// Where in a revision a statement failed.
@@ -126,7 +191,9 @@ pub struct FailedAt {
     /// 1-based position of the failed statement.
     pub statement: usize,
     pub total: usize,
-    /// Line of the revision body the statement starts on.
+    /// The revision file.
+    pub path: String,
+    /// Line of the revision file the statement starts on.
     pub line: usize,
 }
 
@@ -137,7 +204,8 @@ impl FailedAt {
             revision: step.revision.clone(),
             statement: index + 1,
             total: statements.len(),
-            line: statements[index].line,
+            path: step.path.display().to_string(),
+            line: file_line(step.line, &statements[index]),
         }
     }
 
@@ -154,9 +222,43 @@ impl std::fmt::Display for FailedAt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} failed at statement {} of {} (line {})",
-            self.verb, self.revision, self.statement, self.total, self.line
+            "{} {} failed at statement {} of {} ({}:{})",
+            self.verb, self.revision, self.statement, self.total, self.path, self.line
         )
+    }
+}
+
+/// The file line of a statement whose body starts on `body_line` (0: unknown).
+fn file_line(body_line: usize, statement: &Statement) -> usize {
+    if body_line == 0 { statement.line } else { body_line + statement.line - 1 }
+}
+
+/// A revision that a stopped run left part-way, as `current` and `status` show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartWay {
+    pub revision: String,
+    pub direction: Direction,
+    /// Statements done, of `total`.
+    pub done: usize,
+    pub total: usize,
+    /// File line of the next statement to run.
+    pub next_line: Option<usize>,
+    /// The statement that was running when the run stopped, its outcome not yet
+    /// checked (the next run checks it in the catalog).
+    pub running: Option<usize>,
+    pub path: String,
+}
+
+impl std::fmt::Display for PartWay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} part-way, {} of {} statements done", self.revision, self.direction.verb(), self.done, self.total)?;
+        if let Some(line) = self.next_line {
+            write!(f, ", next: line {line} of {}", self.path)?;
+        }
+        if let Some(n) = self.running {
+            write!(f, "; statement {n} was running when a run stopped (the next run checks whether it took effect)")?;
+        }
+        Ok(())
     }
 }
 
@@ -171,6 +273,8 @@ pub struct Report {
     pub steps: Vec<AppliedStep>,
     /// Things worth knowing that are not errors (a resumed revision, a repair).
     pub notes: Vec<String>,
+    /// Revisions left part-way, as found before the run.
+    pub part_way: Vec<PartWay>,
     /// Why the run stopped early, if it did.
     pub error: Option<RunError>,
 }
@@ -183,6 +287,9 @@ pub trait Hooks: Send + Sync {
 
     /// A step completed.
     fn step_finished(&self, _step: &AppliedStep) {}
+
+    /// Something worth saying happened (the same text lands in [`Report::notes`]).
+    fn note(&self, _text: &str) {}
 
     /// May refuse a step (e.g. a revision that waits for another database's
     /// revision); the text becomes the run's error.
@@ -204,6 +311,8 @@ struct Run<'a> {
     options: &'a RunOptions,
     hooks: &'a dyn Hooks,
     report: Report,
+    /// Progress rows as read under the lock, minus those this run settled.
+    progress: Vec<Progress>,
 }
 
 /// Runs `action` on one database through `conn`.
@@ -228,17 +337,15 @@ pub async fn run_with_hooks(
     options: &RunOptions,
     hooks: &dyn Hooks,
 ) -> Report {
-    let report = Report { before: vec![], after: vec![], steps: vec![], notes: vec![], error: None };
-    let mut run = Run { conn, dialect, table, options, hooks, report };
+    let report = Report { before: vec![], after: vec![], steps: vec![], notes: vec![], part_way: vec![], error: None };
+    let mut run = Run { conn, dialect, table, options, hooks, report, progress: vec![] };
     if action.writes() && !dialect.capabilities().run_lock {
-        run.report
-            .notes
-            .push("this driver has no run lock: a second runner started now could interleave with this one".into());
+        run.note("this driver has no run lock: a second runner started now could interleave with this one".into());
     }
     if action.writes()
-        && let Err(e) = run.conn.lock(table, options.lock_timeout).await
+        && let Err(e) = run.lock().await
     {
-        run.report.error = Some(e.into());
+        run.report.error = Some(e);
         return run.report;
     }
     let outcome = run.locked(graph, action).await;
@@ -256,16 +363,43 @@ pub async fn run_with_hooks(
     run.report
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    fn note(&mut self, text: String) {
+        self.hooks.note(&text);
+        self.report.notes.push(text);
+    }
+
+    /// Takes the run lock, giving up when the run is interrupted meanwhile.
+    async fn lock(&mut self) -> Result<(), RunError> {
+        let interrupt = self.options.interrupt.clone();
+        tokio::select! {
+            locked = self.conn.lock(self.table, self.options.lock_timeout) => Ok(locked?),
+            () = interrupt.triggered() => Err(RunError::Interrupted("while waiting for the run lock".into())),
+        }
+    }
+
+    fn progress_table(&self) -> progress::Table<'a> {
+        progress::Table { dialect: self.dialect, version_table: self.table }
+    }
+
     async fn locked(&mut self, graph: &Graph, action: &Action) -> Result<(), RunError> {
         let existing = driver::read_versions(self.conn, self.dialect, self.table).await?;
         self.report.before = existing.clone().unwrap_or_default();
         self.report.after = self.report.before.clone();
+        self.progress = self.progress_table().read(self.conn).await?;
+        self.report.part_way = self.progress.iter().filter_map(|p| self.part_way(graph, p)).collect();
+        if !matches!(action, Action::Stamp { purge: true, .. }) {
+            self.check_version_rows(graph)?;
+        }
         let plan = action.plan(graph, &self.report.before)?;
         refuse_python(graph, &plan)?;
         if !action.writes() {
             return Ok(());
         }
+        if let Action::Resolve { revision, how } = action {
+            return self.resolve(graph, revision, *how).await;
+        }
+        self.settle_recorded_progress(graph, matches!(action, Action::Upgrade(_))).await?;
         if existing.is_none() {
             self.conn.execute(&self.dialect.create_version_table(self.table)).await?;
         }
@@ -273,8 +407,11 @@ impl Run<'_> {
             Action::Stamp { purge, .. } => self.apply_stamp(&plan, *purge).await,
             _ => self.apply_all(&plan).await,
         };
-        if result.is_ok() && plan.steps.iter().any(|s| self.by_statement(s)) {
-            self.drop_empty_progress_table().await?;
+        if result.is_ok() && matches!(action, Action::Downgrade(_) | Action::Stamp { .. }) {
+            self.clear_moved_past(graph, &plan.heads_after).await?;
+        }
+        if result.is_ok() && (!self.report.part_way.is_empty() || plan.steps.iter().any(|s| self.by_statement(s))) {
+            self.progress_table().drop_if_empty(self.conn).await?;
         }
         // After a failure the connection may be gone; the step's error matters more.
         match driver::read_versions(self.conn, self.dialect, self.table).await {
@@ -283,6 +420,100 @@ impl Run<'_> {
             Err(_) => {}
         }
         result
+    }
+
+    /// Refuses version rows where one is an ancestor of another: no Alembic step
+    /// writes that, and planning from it would guess.
+    fn check_version_rows(&self, graph: &Graph) -> Result<(), RunError> {
+        let rows: Vec<usize> = self.report.before.iter().filter_map(|r| graph.index_of(r)).collect();
+        for &row in &rows {
+            let below = graph.ancestors(&[row], false);
+            if let Some(&ancestor) = rows.iter().find(|&&other| other != row && below.contains(other)) {
+                return Err(RunError::BadVersionRows {
+                    table: self.dialect.table_name(self.table),
+                    descendant: graph.revision(row).id.clone(),
+                    ancestor: graph.revision(ancestor).id.clone(),
+                    heads: graph.ids(&graph.applied_heads(&rows)),
+                    target: self.options.target.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// How `current` and `status` show a progress row.
+    fn part_way(&self, graph: &Graph, progress: &Progress) -> Option<PartWay> {
+        let index = graph.index_of(&progress.revision)?;
+        let statements = revision_statements(graph, index, progress.direction, self.dialect);
+        let rev = graph.revision(index);
+        let body_line = match (&rev.body, progress.direction) {
+            (crate::revision::Body::Sql { up_line, .. }, Direction::Up) => *up_line,
+            (crate::revision::Body::Sql { down_line, .. }, Direction::Down) => *down_line,
+            _ => 0,
+        };
+        Some(PartWay {
+            revision: progress.revision.clone(),
+            direction: progress.direction,
+            done: progress.done,
+            total: statements.len(),
+            next_line: statements.get(progress.done).map(|s| file_line(body_line, s)),
+            running: progress.running.as_ref().map(|(n, _)| *n),
+            path: rev.path.display().to_string(),
+        })
+    }
+
+    /// Deletes progress rows the version table shows finished; an upgrade refuses
+    /// rows that do not fit the version rows (a downgrade or stamp clears them after
+    /// it moved, see [`Run::clear_moved_past`]).
+    async fn settle_recorded_progress(&mut self, graph: &Graph, refuse_misfits: bool) -> Result<(), RunError> {
+        for recorded in self.progress.clone() {
+            match progress::fits(graph, &self.report.before, &recorded) {
+                Fit::Fits => {}
+                Fit::Stale => {
+                    self.progress_table().delete(self.conn, &recorded.revision).await?;
+                    self.progress.retain(|p| p.revision != recorded.revision);
+                    self.note(format!(
+                        "ignored the recorded progress of {} {}: the version table shows it finished",
+                        recorded.direction.verb(),
+                        recorded.revision
+                    ));
+                }
+                Fit::Misfit if refuse_misfits => {
+                    return Err(RunError::ProgressMisfit {
+                        table: self.dialect.table_name(&self.table.progress()),
+                        revision: recorded.revision,
+                        direction: recorded.direction,
+                        done: recorded.done,
+                        rows: self.report.before.clone(),
+                        target: self.options.target.clone(),
+                    });
+                }
+                Fit::Misfit => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// After a downgrade or stamp: progress of revisions the version rows no
+    /// longer lead to is cleared, saying what stays applied.
+    async fn clear_moved_past(&mut self, graph: &Graph, rows: &[String]) -> Result<(), RunError> {
+        for recorded in self.progress.clone() {
+            if progress::fits(graph, rows, &recorded) == Fit::Fits {
+                continue;
+            }
+            self.progress_table().delete(self.conn, &recorded.revision).await?;
+            self.progress.retain(|p| p.revision != recorded.revision);
+            let stays = match recorded.done {
+                0 => "none of its statements had run".to_string(),
+                n => format!("statements 1-{n} of it ran and stay applied"),
+            };
+            self.note(format!(
+                "cleared the recorded progress of {} {} ({stays}): the version table no longer leads to it",
+                recorded.direction.verb(),
+                recorded.revision
+            ));
+        }
+        Ok(())
     }
 
     /// A stamp, `--purge` included, is one transaction: a killed or failed stamp
@@ -302,26 +533,11 @@ impl Run<'_> {
         self.end_transaction(result).await
     }
 
-    /// Whether a step runs statement by statement in autocommit (a non-transactional
-    /// revision, or any revision where DDL commits implicitly).
+    /// Whether a step runs statement by statement (a non-transactional revision,
+    /// or any revision where DDL commits implicitly).
     fn by_statement(&self, step: &Step) -> bool {
         let atomic = step.transactional && self.dialect.capabilities().transactional_ddl;
         !step.is_stamp && !atomic
-    }
-
-    /// The progress table only matters while a revision is part-way; once every
-    /// revision finished, it goes (we hold the run lock, so nobody else writes it).
-    async fn drop_empty_progress_table(&mut self) -> Result<(), RunError> {
-        let progress = self.table.progress();
-        if !self.conn.table_exists(&progress).await? {
-            return Ok(());
-        }
-        let name = self.dialect.table_name(&progress);
-        let rows = self.conn.query(&format!("SELECT revision FROM {name}")).await?;
-        if rows.is_empty() {
-            self.conn.execute(&format!("DROP TABLE {name}")).await?;
-        }
-        Ok(())
     }
 
     async fn apply_all(&mut self, plan: &Plan) -> Result<(), RunError> {
@@ -342,7 +558,7 @@ impl Run<'_> {
             if !atomic {
                 self.conn.commit().await?;
                 committed = self.announce_from(committed);
-                self.report.notes.push(format!(
+                self.note(format!(
                     "{} {}: non-transactional; the run's transaction was committed before it and a new one begins after it",
                     step.direction.verb(),
                     step.revision
@@ -367,7 +583,7 @@ impl Run<'_> {
                 let _ = self.conn.rollback().await;
                 let undone: Vec<String> = self.report.steps.drain(committed..).map(|s| s.revision).collect();
                 if !undone.is_empty() {
-                    self.report.notes.push(format!("rolled back with the run's transaction: {}", undone.join(", ")));
+                    self.note(format!("rolled back with the run's transaction: {}", undone.join(", ")));
                 }
                 Err(error)
             }
@@ -385,16 +601,27 @@ impl Run<'_> {
     /// Applies one step; `in_run` when the run's transaction is already open.
     async fn apply_step(&mut self, step: &Step, in_run: bool) -> Result<(), RunError> {
         if !step.is_stamp {
+            if self.options.interrupt.is_triggered() {
+                return Err(RunError::Interrupted(format!("before {} {}", step.direction.verb(), step.revision)));
+            }
             self.hooks.before_step(step).await.map_err(RunError::Refused)?;
             self.hooks.step_started(step);
         }
         let started = Instant::now();
-        if self.by_statement(step) {
-            self.apply_by_statement(step).await?;
+        let result = if self.by_statement(step) {
+            self.apply_by_statement(step).await
         } else if in_run {
-            self.atomic_body(step, &statements(step, self.dialect)).await?;
+            self.atomic_body(step, &statements(step, self.dialect)).await
         } else {
-            self.apply_atomic(step).await?;
+            self.apply_atomic(step).await
+        };
+        if let Err(error) = result {
+            return Err(match error {
+                RunError::Step { at, .. } if self.options.interrupt.is_triggered() => {
+                    RunError::Interrupted(format!("during {} {}: its statements were rolled back", at.verb, at.revision))
+                }
+                other => other,
+            });
         }
         if !step.is_stamp {
             let ms = started.elapsed().as_millis() as u64;
@@ -415,9 +642,9 @@ impl Run<'_> {
         for attempt in 0.. {
             match self.try_atomic(step, &statements).await {
                 Err(RunError::Step { source: DriverError::LockNotAvailable(e), .. })
-                    if attempt < self.options.ddl_retries =>
+                    if attempt < self.options.ddl_retries && !self.options.interrupt.is_triggered() =>
                 {
-                    self.report.notes.push(format!(
+                    self.note(format!(
                         "{} {}: a statement timed out waiting for a table lock ({e}); retry {} of {} in {wait:?}",
                         step.direction.verb(),
                         step.revision,
@@ -452,114 +679,31 @@ impl Run<'_> {
 
     async fn atomic_body(&mut self, step: &Step, statements: &[Statement]) -> Result<(), RunError> {
         for (i, statement) in statements.iter().enumerate() {
-            if let Err(source) = self.conn.execute(&statement.sql).await {
+            if let Err(source) = self.execute_body(&statement.sql).await {
                 return Err(RunError::Step { at: FailedAt::new(step, i, statements), source });
             }
         }
         self.version_change(step).await
     }
 
-    /// Statements in autocommit, each success recorded, then the version change.
-    async fn apply_by_statement(&mut self, step: &Step) -> Result<(), RunError> {
-        let statements = statements(step, self.dialect);
-        let checksum = checksum(&statements);
-        let done = self.resume_point(step, &checksum).await?;
-        // Created up front, in autocommit: creating it inside a statement's
-        // transaction would abort it (PostgreSQL) or commit it early (MySQL).
-        let progress = self.table.progress();
-        if !statements.is_empty() && !self.conn.table_exists(&progress).await? {
-            self.conn.execute(&self.dialect.create_progress_table(self.table)).await?;
-        }
-        if done > 0 {
-            self.report.notes.push(format!(
-                "{} {}: resuming after statement {done} of {}, which a previous run completed",
-                step.direction.verb(),
-                step.revision,
-                statements.len()
-            ));
-        }
-        for (i, statement) in statements.iter().enumerate().skip(done) {
-            if let Some(note) = self.conn.repair_before(&statement.sql).await? {
-                self.report.notes.push(format!("{} {}: {note}", step.direction.verb(), step.revision));
-            }
-            // A data change commits together with its progress record, so a kill
-            // between the two cannot make a resumed run repeat it. DDL and
-            // CONCURRENTLY statements cannot take part; they run in autocommit.
-            // (SQL Server sends whole batches, which may mix in statements that cannot
-            // run in a transaction: never wrapped.)
-            let wrap = self.dialect.flavor() != Flavor::SqlServer && self.conn.shares_transaction(&statement.sql);
-            if wrap {
-                self.conn.begin().await?;
-            }
-            let ran = match self.conn.execute(&statement.sql).await {
-                Err(source) => Err(RunError::StepPartial { at: FailedAt::new(step, i, &statements), source }),
-                Ok(_) => self.record_progress(step, i + 1, &checksum).await,
-            };
-            match (ran, wrap) {
-                (Ok(()), true) => self.conn.commit().await?,
-                (Ok(()), false) => {}
-                (Err(error), wrap) => {
-                    if wrap {
-                        let _ = self.conn.rollback().await;
-                    }
-                    return Err(error);
+    /// Runs one statement of a revision body. When the run is interrupted while it
+    /// runs, the server is asked to cancel it, and its result (an error, or success
+    /// if it finished first) is awaited as usual.
+    async fn execute_body(&mut self, sql: &str) -> Result<u64, DriverError> {
+        let interrupt = self.options.interrupt.clone();
+        let canceller = self.conn.canceller();
+        let running = self.conn.execute(sql);
+        tokio::pin!(running);
+        tokio::select! {
+            biased;
+            result = &mut running => result,
+            () = interrupt.triggered() => {
+                if let Some(canceller) = canceller {
+                    let _ = canceller.cancel().await;
                 }
+                running.await
             }
         }
-        self.conn.begin().await?;
-        let finish = async {
-            self.version_change(step).await?;
-            if !statements.is_empty() {
-                let progress = self.dialect.table_name(&self.table.progress());
-                self.conn
-                    .execute(&format!("DELETE FROM {progress} WHERE revision = {}", quote_literal(&step.revision)))
-                    .await?;
-            }
-            Ok::<(), RunError>(())
-        };
-        let result = finish.await;
-        self.end_transaction(result).await
-    }
-
-    /// How many statements of `step` a stopped run completed (0 if none).
-    async fn resume_point(&mut self, step: &Step, checksum: &str) -> Result<usize, RunError> {
-        let progress = self.table.progress();
-        if !self.conn.table_exists(&progress).await? {
-            return Ok(0);
-        }
-        let sql = format!(
-            "SELECT direction, statements_done, checksum FROM {} WHERE revision = {}",
-            self.dialect.table_name(&progress),
-            quote_literal(&step.revision)
-        );
-        let rows = self.conn.query(&sql).await?;
-        let Some(row) = rows.first() else { return Ok(0) };
-        let field = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-        if field(0) != step.direction.verb() {
-            return Ok(0);
-        }
-        let done: usize = field(1).parse().unwrap_or(0);
-        if field(2) != checksum {
-            let table = self.dialect.table_name(&progress);
-            return Err(RunError::ChangedSincePartial { revision: step.revision.clone(), done, table });
-        }
-        Ok(done)
-    }
-
-    async fn record_progress(&mut self, step: &Step, done: usize, checksum: &str) -> Result<(), RunError> {
-        let table = self.dialect.table_name(&self.table.progress());
-        let (revision, direction) = (quote_literal(&step.revision), quote_literal(step.direction.verb()));
-        let checksum = quote_literal(checksum);
-        let update = format!(
-            "UPDATE {table} SET direction = {direction}, statements_done = {done}, checksum = {checksum} WHERE revision = {revision}"
-        );
-        if self.conn.execute(&update).await? == 0 {
-            let insert = format!(
-                "INSERT INTO {table} (revision, direction, statements_done, checksum) VALUES ({revision}, {direction}, {done}, {checksum})"
-            );
-            self.conn.execute(&insert).await?;
-        }
-        Ok(())
     }
 
     async fn version_change(&mut self, step: &Step) -> Result<(), RunError> {
@@ -597,39 +741,11 @@ fn statements(step: &Step, dialect: &dyn Dialect) -> Vec<Statement> {
     step.sql.as_deref().map(|sql| split::split(sql, dialect.flavor())).unwrap_or_default()
 }
 
-/// FNV-1a over the statements: detects a revision edited between a part-way run
-/// and its resumption.
-fn checksum(statements: &[Statement]) -> String {
-    format!("{:016x}", driver::fnv1a(statements.iter().flat_map(|s| s.sql.bytes().chain([0u8]))))
-}
-
-/// Renders a plan as an offline SQL script, the way Alembic's `--sql` does:
-/// each step introduced by `-- Running upgrade A -> B`.
-pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, starting: &[String]) -> String {
-    let end = dialect.offline_terminator();
-    let mut out = String::new();
-    if starting.is_empty() && !plan.steps.is_empty() {
-        out.push_str(&format!("{}{end}\n\n", dialect.create_version_table(table)));
+/// A revision's body in one direction, split as a step's would be.
+fn revision_statements(graph: &Graph, index: usize, direction: Direction, dialect: &dyn Dialect) -> Vec<Statement> {
+    match (&graph.revision(index).body, direction) {
+        (crate::revision::Body::Sql { up, .. }, Direction::Up) => split::split(up, dialect.flavor()),
+        (crate::revision::Body::Sql { down, .. }, Direction::Down) => split::split(down, dialect.flavor()),
+        _ => vec![],
     }
-    let (begin, commit) = dialect.offline_transaction();
-    for step in &plan.steps {
-        out.push_str(&format!("-- Running {}\n\n", step.short_log()));
-        let body = if step.is_python && !step.is_stamp {
-            format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
-        } else {
-            statements(step, dialect).iter().map(|s| format!("{}{end}\n", s.sql.trim_end_matches(';'))).collect()
-        };
-        let version: String =
-            step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();
-        let atomic = step.transactional && dialect.capabilities().transactional_ddl;
-        if atomic {
-            out.push_str(&format!("{begin}\n{body}{version}{commit}\n\n"));
-        } else {
-            out.push_str(&format!("{body}{begin}\n{version}{commit}\n\n"));
-        }
-    }
-    if !plan.steps.is_empty() && plan.heads_after.is_empty() {
-        out.push_str(&format!("{}{end}\n", dialect.drop_version_table(table)));
-    }
-    out
 }

@@ -1,0 +1,36 @@
+//! Offline `--sql` scripts: a plan rendered as the SQL a run would send.
+
+use super::statements;
+use crate::driver::{Dialect, VersionTable};
+use crate::plan::Plan;
+
+/// Renders a plan as an offline SQL script, the way Alembic's `--sql` does:
+/// each step introduced by `-- Running upgrade A -> B`.
+pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, starting: &[String]) -> String {
+    let end = dialect.offline_terminator();
+    let mut out = String::new();
+    if starting.is_empty() && !plan.steps.is_empty() {
+        out.push_str(&format!("{}{end}\n\n", dialect.create_version_table(table)));
+    }
+    let (begin, commit) = dialect.offline_transaction();
+    for step in &plan.steps {
+        out.push_str(&format!("-- Running {}\n\n", step.short_log()));
+        let body = if step.is_python && !step.is_stamp {
+            format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
+        } else {
+            statements(step, dialect).iter().map(|s| format!("{}{end}\n", s.sql.trim_end_matches(';'))).collect()
+        };
+        let version: String =
+            step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();
+        let atomic = step.transactional && dialect.capabilities().transactional_ddl;
+        if atomic {
+            out.push_str(&format!("{begin}\n{body}{version}{commit}\n\n"));
+        } else {
+            out.push_str(&format!("{body}{begin}\n{version}{commit}\n\n"));
+        }
+    }
+    if !plan.steps.is_empty() && plan.heads_after.is_empty() {
+        out.push_str(&format!("{}{end}\n", dialect.drop_version_table(table)));
+    }
+    out
+}
