@@ -119,7 +119,9 @@ fn lines(event: Event<'_>) {
         Event::Note { target, text } => event_line(format_args!("{target}: {text}")),
         Event::TargetFinished { outcome } => match outcome.status {
             Status::Ok => event_line(format_args!("{}: ok, at {}", outcome.target, at(outcome))),
-            status => eprintln!("{}: {}: {}", outcome.target, status_word(status), outcome.error.as_deref().unwrap_or("")),
+            status => {
+                eprintln!("{}: {}: {}", outcome.target, status_word(status), outcome.error.as_deref().unwrap_or(""))
+            }
         },
         Event::TargetStarted { .. } | Event::StepStarted { .. } => {}
     }

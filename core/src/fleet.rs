@@ -76,12 +76,25 @@ pub struct Outcome {
 
 /// What a fleet reports as it runs.
 pub enum Event<'a> {
-    TargetStarted { target: &'a str },
-    StepStarted { target: &'a str, step: &'a Step },
-    StepFinished { target: &'a str, step: &'a AppliedStep },
+    TargetStarted {
+        target: &'a str,
+    },
+    StepStarted {
+        target: &'a str,
+        step: &'a Step,
+    },
+    StepFinished {
+        target: &'a str,
+        step: &'a AppliedStep,
+    },
     /// Something worth saying that is not an error (a resume, a repair).
-    Note { target: &'a str, text: &'a str },
-    TargetFinished { outcome: &'a Outcome },
+    Note {
+        target: &'a str,
+        text: &'a str,
+    },
+    TargetFinished {
+        outcome: &'a Outcome,
+    },
 }
 
 /// Receives a fleet's events (from many tasks at once).

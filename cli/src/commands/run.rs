@@ -8,8 +8,8 @@ use anyhow::{Result, bail};
 use retort_config::Database;
 use retort_core::driver::{self, mask_password};
 use retort_core::executor::{self, Action, Resolution, RunOptions};
-use retort_core::interrupt::Interrupt;
 use retort_core::fleet::{self, Event, FleetOptions, Observer, Outcome, Status, Target};
+use retort_core::interrupt::Interrupt;
 use retort_core::plan;
 use serde_json::{Value, json};
 
@@ -94,7 +94,12 @@ fn dependency_sources(ctx: &Context, targets: &[Target]) -> Vec<Target> {
     names.sort();
     names.dedup();
     names.retain(|n| !targets.iter().any(|t| &t.name == n));
-    ctx.config.databases.iter().filter(|d| names.contains(&d.name)).filter_map(|d| target(ctx, d, false, &Interrupt::default()).ok()).collect()
+    ctx.config
+        .databases
+        .iter()
+        .filter(|d| names.contains(&d.name))
+        .filter_map(|d| target(ctx, d, false, &Interrupt::default()).ok())
+        .collect()
 }
 
 /// SQLite allows one writer per file; server targets are kept apart by their lock.

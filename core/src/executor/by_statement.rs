@@ -48,7 +48,11 @@ impl Run<'_> {
             let ran = self.run_recorded(step, &statements, i, &checksum).await;
             if let Err(error) = ran {
                 let cut_short = self.options.interrupt.is_triggered() && !matches!(error, RunError::Interrupted(_));
-                return Err(if cut_short { RunError::Interrupted(interrupted_at(step, i, statements.len())) } else { error });
+                return Err(if cut_short {
+                    RunError::Interrupted(interrupted_at(step, i, statements.len()))
+                } else {
+                    error
+                });
             }
         }
         self.conn.begin().await?;
@@ -208,13 +212,11 @@ impl Run<'_> {
         Ok(match change {
             Change::Creates(object) => self.conn.presence(object).await?.map(|p| p == Present),
             Change::Drops(object) => self.conn.presence(object).await?.map(|p| p == Absent),
-            Change::Renames { from, to } => {
-                match (self.conn.presence(from).await?, self.conn.presence(to).await?) {
-                    (Some(Absent), Some(Present)) => Some(true),
-                    (Some(Present | Invalid), Some(Absent)) => Some(false),
-                    _ => None,
-                }
-            }
+            Change::Renames { from, to } => match (self.conn.presence(from).await?, self.conn.presence(to).await?) {
+                (Some(Absent), Some(Present)) => Some(true),
+                (Some(Present | Invalid), Some(Absent)) => Some(false),
+                _ => None,
+            },
         })
     }
 
@@ -225,7 +227,9 @@ impl Run<'_> {
         let revision = graph.revision(index).id.clone();
         let table = self.dialect.table_name(&self.table.progress());
         let Some(recorded) = self.progress.iter().find(|p| p.revision == revision).cloned() else {
-            return Err(RunError::Refused(format!("{table} records no part-way run of {revision}: nothing to resolve")));
+            return Err(RunError::Refused(format!(
+                "{table} records no part-way run of {revision}: nothing to resolve"
+            )));
         };
         let total = revision_statements(graph, index, recorded.direction, self.dialect).len();
         let what = format!("{} {revision}", recorded.direction.verb());

@@ -41,7 +41,10 @@ pub enum Action {
         purge: bool,
     },
     /// Settle a part-way revision by hand (`retort resolve`).
-    Resolve { revision: String, how: Resolution },
+    Resolve {
+        revision: String,
+        how: Resolution,
+    },
 }
 
 /// What the person settling a part-way revision says about it.
@@ -64,12 +67,10 @@ impl Action {
     /// Plans the action from the given version rows.
     pub fn plan(&self, graph: &Graph, current: &[String]) -> Result<Plan, SpecError> {
         match self {
-            Action::Current | Action::Resolve { .. } => {
-                match current.iter().find(|id| graph.index_of(id).is_none()) {
-                    Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
-                    None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
-                }
-            }
+            Action::Current | Action::Resolve { .. } => match current.iter().find(|id| graph.index_of(id).is_none()) {
+                Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
+                None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
+            },
             Action::Upgrade(target) => plan::upgrade(graph, current, target),
             Action::Downgrade(target) => plan::downgrade(graph, current, target),
             Action::Stamp { targets, purge } => plan::stamp(graph, current, targets, *purge),
@@ -251,7 +252,14 @@ pub struct PartWay {
 
 impl std::fmt::Display for PartWay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {} part-way, {} of {} statements done", self.revision, self.direction.verb(), self.done, self.total)?;
+        write!(
+            f,
+            "{}: {} part-way, {} of {} statements done",
+            self.revision,
+            self.direction.verb(),
+            self.done,
+            self.total
+        )?;
         if let Some(line) = self.next_line {
             write!(f, ", next: line {line} of {}", self.path)?;
         }
@@ -617,9 +625,10 @@ impl<'a> Run<'a> {
         };
         if let Err(error) = result {
             return Err(match error {
-                RunError::Step { at, .. } if self.options.interrupt.is_triggered() => {
-                    RunError::Interrupted(format!("during {} {}: its statements were rolled back", at.verb, at.revision))
-                }
+                RunError::Step { at, .. } if self.options.interrupt.is_triggered() => RunError::Interrupted(format!(
+                    "during {} {}: its statements were rolled back",
+                    at.verb, at.revision
+                )),
                 other => other,
             });
         }

@@ -7,16 +7,25 @@
 //! URLs: `mssql://user:password@host:1433/database` (or `sqlserver://`), with
 //! `?trust_server_certificate=true` for development servers with self-signed
 //! certificates and `?encrypt=false` to turn TLS off.
+//!
+//! There is no canceller. The TDS attention packet that cancels a running batch
+//! goes out on the session's own socket, and tiberius 0.13 sends it only through
+//! `Client::cancel_query(&mut self)`, which the running statement's borrow of the
+//! client excludes: no handle can send it from another task. SQL Server has no
+//! `pg_cancel_backend` or `KILL QUERY` for a second session to use, and `KILL`
+//! would end the whole session, its run lock included.
 #![forbid(unsafe_code)]
 
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, percent_decode, redact,
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, percent_decode,
+    redact,
 };
 use retort_core::split::Flavor;
-use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql};
+use retort_core::statement::{Ident, Name, Object, ObjectKind};
+use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql, ToSql};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
@@ -153,6 +162,68 @@ impl MsConn {
         stream.into_results().await.map_err(sql_error)?;
         Ok(())
     }
+
+    /// Evaluates `condition` (a T-SQL predicate over `@P1`, `@P2`, ...).
+    async fn holds(&mut self, condition: &str, params: &[&dyn ToSql]) -> Result<bool, DriverError> {
+        let sql = format!("SELECT CASE WHEN {condition} THEN 1 ELSE 0 END");
+        let stream = self.client.query(sql, params).await.map_err(sql_error)?;
+        let row = stream.into_row().await.map_err(sql_error)?;
+        Ok(row.and_then(|r| r.get::<i32, _>(0)) == Some(1))
+    }
+
+    /// Whether the catalog has `object`; `None` for columns and constraints
+    /// without their table.
+    async fn presence_of(&mut self, object: &Object) -> Result<Option<bool>, DriverError> {
+        let name = &object.name.name.text;
+        let table = object.table.as_ref().map(bracketed);
+        // An object of a table named without a schema (a trigger) is in the table's.
+        let qualified = match (&object.name.schema, &object.table) {
+            (None, Some(Name { schema: Some(schema), .. })) => {
+                bracketed(&Name { schema: Some(schema.clone()), name: object.name.name.clone() })
+            }
+            _ => bracketed(&object.name),
+        };
+        let found = match (object.kind, &table) {
+            (ObjectKind::Table, _) => self.holds("OBJECT_ID(@P1, 'U') IS NOT NULL", &[&qualified]).await?,
+            (ObjectKind::View, _) => self.holds("OBJECT_ID(@P1, 'V') IS NOT NULL", &[&qualified]).await?,
+            (ObjectKind::Sequence, _) => self.holds("OBJECT_ID(@P1, 'SO') IS NOT NULL", &[&qualified]).await?,
+            (ObjectKind::Procedure, _) => self.holds("OBJECT_ID(@P1, 'P') IS NOT NULL", &[&qualified]).await?,
+            (ObjectKind::Trigger, _) => self.holds("OBJECT_ID(@P1, 'TR') IS NOT NULL", &[&qualified]).await?,
+            (ObjectKind::Function, _) => {
+                let condition = "OBJECT_ID(@P1, 'FN') IS NOT NULL OR OBJECT_ID(@P1, 'IF') IS NOT NULL \
+                                 OR OBJECT_ID(@P1, 'TF') IS NOT NULL";
+                self.holds(condition, &[&qualified]).await?
+            }
+            (ObjectKind::Type, _) => self.holds("TYPE_ID(@P1) IS NOT NULL", &[&qualified]).await?,
+            (ObjectKind::Index, Some(table)) => {
+                let condition = "EXISTS (SELECT 1 FROM sys.indexes WHERE name = @P1 AND object_id = OBJECT_ID(@P2))";
+                self.holds(condition, &[name, table]).await?
+            }
+            (ObjectKind::Index, None) => {
+                self.holds("EXISTS (SELECT 1 FROM sys.indexes WHERE name = @P1)", &[name]).await?
+            }
+            (ObjectKind::Column, Some(table)) => self.holds("COL_LENGTH(@P1, @P2) IS NOT NULL", &[table, name]).await?,
+            (ObjectKind::Constraint, Some(table)) => {
+                let condition = "EXISTS (SELECT 1 FROM sys.objects WHERE name = @P1 \
+                                 AND parent_object_id = OBJECT_ID(@P2) AND type IN ('C', 'D', 'F', 'PK', 'UQ', 'EC'))";
+                self.holds(condition, &[name, table]).await?
+            }
+            (ObjectKind::Column | ObjectKind::Constraint, None) => return Ok(None),
+            // SCHEMA_ID and DB_ID take a plain name, not a bracketed one.
+            (ObjectKind::Schema, _) => self.holds("SCHEMA_ID(@P1) IS NOT NULL", &[name]).await?,
+            (ObjectKind::Database, _) => self.holds("DB_ID(@P1) IS NOT NULL", &[name]).await?,
+        };
+        Ok(Some(found))
+    }
+}
+
+/// `[schema].[name]` (or `[name]`), as `OBJECT_ID`, `TYPE_ID` and `COL_LENGTH` read it.
+fn bracketed(name: &Name) -> String {
+    let part = |ident: &Ident| MssqlDialect.quote_ident(&ident.text);
+    match &name.schema {
+        Some(schema) => format!("{}.{}", part(schema), part(&name.name)),
+        None => part(&name.name),
+    }
 }
 
 /// Maps a server error: 1222 (lock request time out) is worth a retry.
@@ -236,6 +307,17 @@ impl Connection for MsConn {
         Ok(())
     }
 
+    /// Never: a `GO` batch may mix statements that cannot run in a transaction
+    /// (`ALTER DATABASE`, full-text DDL, ...), and the driver cannot tell them apart.
+    fn shares_transaction(&self, _statement: &str) -> bool {
+        false
+    }
+
+    async fn presence(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
+        let found = self.presence_of(object).await?;
+        Ok(found.map(|found| if found { Presence::Present } else { Presence::Absent }))
+    }
+
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
         self.client.close().await.map_err(sql_error)
     }
@@ -257,6 +339,13 @@ mod tests {
         assert!(!u.encrypt);
         assert!(parse_url("postgres://x@y/z").is_err());
         assert!(parse_url("mssql://h:notaport/db").is_err());
+    }
+
+    #[test]
+    fn names_render_bracketed() {
+        let ident = |text: &str| Ident { text: text.into(), quoted: false };
+        assert_eq!(bracketed(&Name { schema: Some(ident("dbo")), name: ident("a]b") }), "[dbo].[a]]b]");
+        assert_eq!(bracketed(&Name { schema: None, name: ident("t") }), "[t]");
     }
 
     #[test]

@@ -4,17 +4,22 @@
 //! and the executor runs every revision statement by statement, recording progress,
 //! and reports exactly which statements ran when one fails. The run lock is
 //! `GET_LOCK`, released with `RELEASE_LOCK` (and by the server if the session dies).
+//! Catalog checks read `information_schema`; a running statement is stopped with
+//! `KILL QUERY` from a second session.
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Value};
 use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, fnv1a, redact,
+    Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, fnv1a,
+    redact,
 };
 use retort_core::split::Flavor;
+use retort_core::statement::{self, Name, Object, ObjectKind};
 
 /// The MySQL / MariaDB driver.
 #[derive(Debug, Default, Clone, Copy)]
@@ -68,7 +73,9 @@ impl Driver for MysqlDriver {
         let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
         let opts = Opts::from_url(&mysql_url(&options.url)).map_err(|e| fail(e.to_string()))?;
         let conn = Conn::new(opts).await.map_err(|e| fail(e.to_string()))?;
-        let mut conn = MyConn { conn, held_lock: None };
+        let canceller =
+            Arc::new(MyCanceller { opts: conn.opts().clone(), url: options.url.clone(), connection_id: conn.id() });
+        let mut conn = MyConn { conn, held_lock: None, canceller };
         if let Some(timeout) = options.statement_timeout {
             // MariaDB and MySQL name this differently; each ignores the other's.
             let _ = conn.execute(&format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())).await;
@@ -90,6 +97,126 @@ struct MyConn {
     conn: Conn,
     /// The `GET_LOCK` name taken, kept for the release (a revision may `USE` another database).
     held_lock: Option<String>,
+    canceller: Arc<MyCanceller>,
+}
+
+/// Stops the running statement of one session with `KILL QUERY` from a new one.
+struct MyCanceller {
+    opts: Opts,
+    /// The target's URL, for redacting error texts.
+    url: String,
+    /// `CONNECTION_ID()` of the session to stop.
+    connection_id: u32,
+}
+
+/// `ER_NO_SUCH_THREAD`: the session is gone, so nothing of it runs.
+const NO_SUCH_THREAD: u16 = 1094;
+
+#[async_trait]
+impl Canceller for MyCanceller {
+    async fn cancel(&self) -> Result<(), DriverError> {
+        let redacted = |e: mysql_async::Error| redact(&e.to_string(), &self.url);
+        let mut conn = Conn::new(self.opts.clone()).await.map_err(|e| DriverError::Connect(redacted(e)))?;
+        let killed = conn.query_drop(format!("KILL QUERY {}", self.connection_id)).await;
+        let closed = conn.disconnect().await;
+        match killed {
+            Err(mysql_async::Error::Server(e)) if e.code == NO_SUCH_THREAD => {}
+            other => other.map_err(|e| DriverError::Sql(redacted(e)))?,
+        }
+        closed.map_err(|e| DriverError::Sql(redacted(e)))
+    }
+}
+
+/// The first keyword of a statement, upper-cased, after blank space and comments.
+fn first_keyword(sql: &str) -> String {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after).trim_start();
+        } else if rest.starts_with("-- ") || rest.starts_with('#') {
+            rest = rest.split_once('\n').map_or("", |(_, after)| after).trim_start();
+        } else {
+            break;
+        }
+    }
+    rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_uppercase()
+}
+
+/// The `information_schema` check of one object: `condition` over `view`, whose
+/// `schema_column` is compared with the first parameter (the object's schema, else
+/// its table's, else the current database). Names compare case-insensitively.
+struct Check {
+    view: &'static str,
+    schema_column: &'static str,
+    condition: &'static str,
+    params: Vec<Value>,
+}
+
+impl Check {
+    fn new(view: &'static str, schema_column: &'static str, condition: &'static str) -> Check {
+        Check { view, schema_column, condition, params: Vec::new() }
+    }
+
+    fn sql(&self) -> String {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.{} \
+             WHERE LOWER({}) = LOWER(COALESCE(?, DATABASE())) AND {})",
+            self.view, self.schema_column, self.condition
+        )
+    }
+}
+
+/// The check for `object`, or `None` for kinds `information_schema` cannot tell
+/// (types; columns and constraints without their table).
+fn check(object: &Object) -> Option<Check> {
+    let text = |name: &Name| name.name.text.clone();
+    let table = object.table.as_ref().map(text);
+    let schema = object.name.schema.as_ref().or(object.table.as_ref().and_then(|t| t.schema.as_ref()));
+    let mut check = match (object.kind, &table) {
+        (ObjectKind::Table, _) => Check::new(
+            "TABLES",
+            "TABLE_SCHEMA",
+            "LOWER(TABLE_NAME) = LOWER(?) AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')",
+        ),
+        (ObjectKind::View, _) => {
+            Check::new("TABLES", "TABLE_SCHEMA", "LOWER(TABLE_NAME) = LOWER(?) AND TABLE_TYPE = 'VIEW'")
+        }
+        (ObjectKind::Sequence, _) => {
+            Check::new("TABLES", "TABLE_SCHEMA", "LOWER(TABLE_NAME) = LOWER(?) AND TABLE_TYPE = 'SEQUENCE'")
+        }
+        (ObjectKind::Index, Some(_)) => {
+            Check::new("STATISTICS", "TABLE_SCHEMA", "LOWER(TABLE_NAME) = LOWER(?) AND LOWER(INDEX_NAME) = LOWER(?)")
+        }
+        (ObjectKind::Index, None) => Check::new("STATISTICS", "TABLE_SCHEMA", "LOWER(INDEX_NAME) = LOWER(?)"),
+        (ObjectKind::Column, Some(_)) => {
+            Check::new("COLUMNS", "TABLE_SCHEMA", "LOWER(TABLE_NAME) = LOWER(?) AND LOWER(COLUMN_NAME) = LOWER(?)")
+        }
+        (ObjectKind::Constraint, Some(_)) => Check::new(
+            "TABLE_CONSTRAINTS",
+            "TABLE_SCHEMA",
+            "LOWER(TABLE_NAME) = LOWER(?) AND LOWER(CONSTRAINT_NAME) = LOWER(?)",
+        ),
+        (ObjectKind::Function, _) => {
+            Check::new("ROUTINES", "ROUTINE_SCHEMA", "LOWER(ROUTINE_NAME) = LOWER(?) AND ROUTINE_TYPE = 'FUNCTION'")
+        }
+        (ObjectKind::Procedure, _) => {
+            Check::new("ROUTINES", "ROUTINE_SCHEMA", "LOWER(ROUTINE_NAME) = LOWER(?) AND ROUTINE_TYPE = 'PROCEDURE'")
+        }
+        (ObjectKind::Trigger, _) => Check::new("TRIGGERS", "TRIGGER_SCHEMA", "LOWER(TRIGGER_NAME) = LOWER(?)"),
+        // A MySQL schema is a database: the name is the schema compared.
+        (ObjectKind::Schema | ObjectKind::Database, _) => {
+            let mut check = Check::new("SCHEMATA", "SCHEMA_NAME", "TRUE");
+            check.params.push(Value::from(text(&object.name)));
+            return Some(check);
+        }
+        (ObjectKind::Column | ObjectKind::Constraint, None) | (ObjectKind::Type, _) => return None,
+    };
+    check.params.push(Value::from(schema.map(|s| s.text.clone())));
+    if matches!(object.kind, ObjectKind::Index | ObjectKind::Column | ObjectKind::Constraint) {
+        check.params.extend(table.map(Value::from));
+    }
+    check.params.push(Value::from(text(&object.name)));
+    Some(check)
 }
 
 /// Maps a server error: 1205 (lock wait timeout) is worth a retry.
@@ -190,6 +317,21 @@ impl Connection for MyConn {
         }
     }
 
+    /// Data changes and plain `SELECT`s; anything else may commit implicitly.
+    fn shares_transaction(&self, statement: &str) -> bool {
+        statement::is_data_change(statement) || first_keyword(statement) == "SELECT"
+    }
+
+    async fn presence(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
+        let Some(check) = check(object) else { return Ok(None) };
+        let found: Option<i64> = self.conn.exec_first(check.sql(), check.params).await.map_err(sql_error)?;
+        Ok(Some(if found == Some(1) { Presence::Present } else { Presence::Absent }))
+    }
+
+    fn canceller(&self) -> Option<Arc<dyn Canceller>> {
+        Some(self.canceller.clone())
+    }
+
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
         self.conn.disconnect().await.map_err(sql_error)
     }
@@ -212,6 +354,28 @@ mod tests {
         let short = VersionTable { name: "alembic_version_t".into(), schema: None };
         assert_eq!(lock_name("t1", &short), "retort:`t1`.`alembic_version_t`");
         assert_ne!(lock_name("t1", &short), lock_name("t2", &short), "tenants on one server do not share a lock");
+    }
+
+    #[test]
+    fn first_keywords_skip_comments() {
+        assert_eq!(first_keyword("  /* a */ -- b\n# c\nselect 1"), "SELECT");
+        assert_eq!(first_keyword("CREATE TABLE t (id int)"), "CREATE");
+        assert_eq!(first_keyword("/* unterminated"), "");
+    }
+
+    #[test]
+    fn checks_bind_schema_table_then_name() {
+        let ident = |text: &str| statement::Ident { text: text.into(), quoted: false };
+        let object = Object {
+            kind: ObjectKind::Column,
+            name: Name { schema: None, name: ident("c") },
+            table: Some(Name { schema: Some(ident("app")), name: ident("t") }),
+        };
+        let check = check(&object).unwrap();
+        assert_eq!(check.params, [Value::from("app"), Value::from("t"), Value::from("c")]);
+        assert!(check.sql().contains("information_schema.COLUMNS"));
+        let types = Object { kind: ObjectKind::Type, ..object };
+        assert!(super::check(&types).is_none());
     }
 
     #[test]

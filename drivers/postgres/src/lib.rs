@@ -6,16 +6,23 @@
 //! breaking `CREATE INDEX CONCURRENTLY`). The run lock is a session advisory lock,
 //! waited for by polling `pg_try_advisory_lock` from the idle connection, so a
 //! waiting runner holds no snapshot that a concurrent index build would wait on.
+//!
+//! On PostgreSQL 14 and newer each session sets `client_connection_check_interval`,
+//! so the server cancels a killed runner's statement (and frees its advisory lock)
+//! within about a second instead of when the statement ends.
 #![forbid(unsafe_code)]
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use retort_core::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, fnv1a, redact,
+    Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, fnv1a,
+    redact,
 };
 use retort_core::split::Flavor;
+use retort_core::statement::{self, Ident, Name, Object, ObjectKind};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Connection as _, Row};
 
@@ -56,23 +63,90 @@ impl Driver for PostgresDriver {
         let connect =
             PgConnectOptions::from_str(&options.url).map_err(fail)?.application_name(&options.application_name);
         let conn = PgConnection::connect_with(&connect).await.map_err(fail)?;
-        let mut conn = PgConn { conn };
-        if let Some(timeout) = options.statement_timeout {
-            conn.execute(&format!("SET statement_timeout = '{}ms'", timeout.as_millis())).await?;
-        }
-        if let Some(timeout) = options.ddl_lock_timeout {
-            conn.execute(&format!("SET lock_timeout = '{}ms'", timeout.as_millis())).await?;
-        }
-        if let Some(schema) = &options.search_path {
-            conn.execute(&format!("SET search_path TO {}", PostgresDialect.quote_ident(schema))).await?;
-        }
+        let version = conn.server_version_num().unwrap_or(0);
+        let mut conn = PgConn { conn, version, canceller: None };
+        let pid = conn.set_up(options).await?;
+        conn.canceller = pid.map(|pid| Arc::new(PgCanceller { connect, url: options.url.clone(), pid }));
         Ok(Box::new(conn))
     }
+}
+
+/// The first server version with `client_connection_check_interval`.
+const CHECK_INTERVAL_SINCE: u32 = 140_000;
+
+/// The session's `SET` statements: the connection check (when `check`), then the
+/// timeouts and search path the options ask for.
+fn session_settings(options: &ConnectOptions, check: bool) -> Vec<String> {
+    let mut settings = Vec::new();
+    if check {
+        settings.push("SET client_connection_check_interval = '1s'".to_string());
+    }
+    if let Some(timeout) = options.statement_timeout {
+        settings.push(format!("SET statement_timeout = '{}ms'", timeout.as_millis()));
+    }
+    if let Some(timeout) = options.ddl_lock_timeout {
+        settings.push(format!("SET lock_timeout = '{}ms'", timeout.as_millis()));
+    }
+    if let Some(schema) = &options.search_path {
+        settings.push(format!("SET search_path TO {}", PostgresDialect.quote_ident(schema)));
+    }
+    settings
 }
 
 /// One open PostgreSQL session.
 struct PgConn {
     conn: PgConnection,
+    /// `server_version_num` (e.g. 150004); 0 when the server did not say.
+    version: u32,
+    /// Set for connections of writing commands, whose statements may need stopping.
+    canceller: Option<Arc<PgCanceller>>,
+}
+
+/// Cancels the running statement of one backend from a new session.
+struct PgCanceller {
+    connect: PgConnectOptions,
+    /// The target's URL, for redacting error texts.
+    url: String,
+    /// `pg_backend_pid()` of the session to cancel.
+    pid: i32,
+}
+
+#[async_trait]
+impl Canceller for PgCanceller {
+    async fn cancel(&self) -> Result<(), DriverError> {
+        let redacted = |e: sqlx::Error| redact(&e.to_string(), &self.url);
+        let mut conn =
+            PgConnection::connect_with(&self.connect).await.map_err(|e| DriverError::Connect(redacted(e)))?;
+        let sent = sqlx::query("SELECT pg_cancel_backend($1)").bind(self.pid).execute(&mut conn).await;
+        let closed = conn.close().await;
+        sent.map_err(|e| DriverError::Sql(redacted(e)))?;
+        closed.map_err(|e| DriverError::Sql(redacted(e)))
+    }
+}
+
+/// An identifier as PostgreSQL reads it: unquoted ones fold to lower case (ASCII
+/// only, as PostgreSQL does in multibyte encodings), quoted ones are exact.
+fn fold(ident: &Ident) -> String {
+    if ident.quoted { ident.text.clone() } else { ident.text.to_ascii_lowercase() }
+}
+
+/// The folded, quoted, possibly qualified name `to_regclass` and `to_regtype` read.
+fn reg_name(schema: Option<&Ident>, name: &Ident) -> String {
+    let name = PostgresDialect.quote_ident(&fold(name));
+    match schema {
+        Some(schema) => format!("{}.{name}", PostgresDialect.quote_ident(&fold(schema))),
+        None => name,
+    }
+}
+
+/// [`reg_name`] of a [`Name`].
+fn reg_of(name: &Name) -> String {
+    reg_name(name.schema.as_ref(), &name.name)
+}
+
+/// Present when found, else absent.
+fn found(yes: bool) -> Presence {
+    if yes { Presence::Present } else { Presence::Absent }
 }
 
 /// Maps a database error: `55P03 lock_not_available` is worth a retry.
@@ -106,6 +180,134 @@ fn lock_key(table: &VersionTable) -> i64 {
 }
 
 impl PgConn {
+    /// Applies the session settings in one round trip, with `pg_backend_pid()` when
+    /// the command writes (for [`PgCanceller`]). A server that refuses the connection
+    /// check (platforms without it reject any value but 0) goes without it.
+    async fn set_up(&mut self, options: &ConnectOptions) -> Result<Option<i32>, DriverError> {
+        let check = self.version >= CHECK_INTERVAL_SINCE;
+        match self.set_up_batch(options, check).await {
+            Err(_) if check => self.set_up_batch(options, false).await,
+            result => result,
+        }
+    }
+
+    async fn set_up_batch(&mut self, options: &ConnectOptions, check: bool) -> Result<Option<i32>, DriverError> {
+        let mut batch = session_settings(options, check);
+        if options.writes {
+            batch.push("SELECT pg_backend_pid()".to_string());
+        }
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        let rows =
+            sqlx::raw_sql(AssertSqlSafe(batch.join(";\n"))).fetch_all(&mut self.conn).await.map_err(sql_error)?;
+        match rows.last() {
+            Some(row) if options.writes => row.try_get::<i32, _>(0).map(Some).map_err(sql_error),
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs a query of one boolean column, binding `binds` as text.
+    async fn flag(&mut self, sql: &'static str, binds: &[&str]) -> Result<bool, DriverError> {
+        let query = binds.iter().fold(sqlx::query(sql), |query, bind| query.bind(*bind));
+        let row = query.fetch_one(&mut self.conn).await.map_err(sql_error)?;
+        row.try_get::<bool, _>(0).map_err(sql_error)
+    }
+
+    /// The `relkind` (and for indexes `indisvalid`) of the relation `to_regclass(name)`.
+    async fn relation(&mut self, name: &str) -> Result<Option<(String, Option<bool>)>, DriverError> {
+        let sql = "SELECT c.relkind::text, i.indisvalid FROM pg_class c \
+                   LEFT JOIN pg_index i ON i.indexrelid = c.oid WHERE c.oid = to_regclass($1)";
+        let row = sqlx::query(sql).bind(name).fetch_optional(&mut self.conn).await.map_err(sql_error)?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?))).transpose().map_err(sql_error)
+    }
+
+    /// Whether a relation of one of `kinds` (`relkind`s) is called `name`.
+    async fn relation_of(&mut self, name: &str, kinds: &[&str]) -> Result<Presence, DriverError> {
+        let kind = self.relation(name).await?.map(|(kind, _)| kind);
+        Ok(found(kind.is_some_and(|kind| kinds.contains(&kind.as_str()))))
+    }
+
+    /// An index: present, absent, or INVALID (left by a failed concurrent build).
+    async fn index(&mut self, name: &str) -> Result<Presence, DriverError> {
+        Ok(match self.relation(name).await? {
+            Some((kind, Some(true))) if kind == "i" || kind == "I" => Presence::Present,
+            Some((kind, Some(false))) if kind == "i" || kind == "I" => Presence::Invalid,
+            _ => Presence::Absent,
+        })
+    }
+
+    /// A type or domain, not the row type every table has.
+    async fn type_named(&mut self, name: &str) -> Result<Presence, DriverError> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid \
+                   WHERE t.oid = to_regtype($1) AND (t.typrelid = 0 OR c.relkind = 'c'))";
+        self.flag(sql, &[name]).await.map(found)
+    }
+
+    /// A function (`prokind` f, a, w) or procedure (p) in the named schema, else in
+    /// any schema of the search path.
+    async fn routine(&mut self, name: &Name, kinds: &[&str]) -> Result<Presence, DriverError> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                   WHERE p.proname = $1 AND p.prokind::text = ANY($2) AND CASE WHEN $3::text IS NULL \
+                   THEN n.nspname = ANY(current_schemas(false)) ELSE n.nspname = $3 END)";
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        let row = sqlx::query(sql)
+            .bind(fold(&name.name))
+            .bind(kinds)
+            .bind(name.schema.as_ref().map(fold))
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(sql_error)?;
+        row.try_get::<bool, _>(0).map(found).map_err(sql_error)
+    }
+
+    /// A trigger, column or constraint of `table` (`sql` binds the table, then the name).
+    async fn of_table(&mut self, sql: &'static str, table: &Name, name: &Ident) -> Result<Presence, DriverError> {
+        self.flag(sql, &[&reg_of(table), &fold(name)]).await.map(found)
+    }
+
+    async fn presence_of(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
+        let name = &object.name;
+        let presence = match (object.kind, &object.table) {
+            (ObjectKind::Table, _) => self.relation_of(&reg_of(name), &["r", "p", "f"]).await?,
+            (ObjectKind::View, _) => self.relation_of(&reg_of(name), &["v", "m"]).await?,
+            (ObjectKind::Sequence, _) => self.relation_of(&reg_of(name), &["S"]).await?,
+            (ObjectKind::Index, table) => {
+                // An index lives in its table's schema.
+                let schema = name.schema.as_ref().or(table.as_ref().and_then(|t| t.schema.as_ref()));
+                self.index(&reg_name(schema, &name.name)).await?
+            }
+            (ObjectKind::Type, _) => self.type_named(&reg_of(name)).await?,
+            (ObjectKind::Function, _) => self.routine(name, &["f", "a", "w"]).await?,
+            (ObjectKind::Procedure, _) => self.routine(name, &["p"]).await?,
+            (ObjectKind::Trigger, Some(table)) => {
+                let sql = "SELECT EXISTS (SELECT 1 FROM pg_trigger \
+                           WHERE tgrelid = to_regclass($1) AND tgname = $2 AND NOT tgisinternal)";
+                self.of_table(sql, table, &name.name).await?
+            }
+            (ObjectKind::Column, Some(table)) => {
+                let sql = "SELECT EXISTS (SELECT 1 FROM pg_attribute \
+                           WHERE attrelid = to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT attisdropped)";
+                self.of_table(sql, table, &name.name).await?
+            }
+            (ObjectKind::Constraint, Some(table)) => {
+                let sql =
+                    "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2)";
+                self.of_table(sql, table, &name.name).await?
+            }
+            (ObjectKind::Trigger | ObjectKind::Column | ObjectKind::Constraint, None) => return Ok(None),
+            (ObjectKind::Schema, _) => {
+                let sql = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)";
+                found(self.flag(sql, &[&fold(&name.name)]).await?)
+            }
+            (ObjectKind::Database, _) => {
+                let sql = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)";
+                found(self.flag(sql, &[&fold(&name.name)]).await?)
+            }
+        };
+        Ok(Some(presence))
+    }
+
     async fn try_lock(&mut self, key: i64) -> Result<bool, DriverError> {
         let row = sqlx::query("SELECT pg_try_advisory_lock($1)")
             .bind(key)
@@ -216,6 +418,18 @@ impl Connection for PgConn {
         Ok(Some(format!("dropped INVALID index {name} left by an earlier failed CREATE INDEX CONCURRENTLY")))
     }
 
+    fn shares_transaction(&self, statement: &str) -> bool {
+        !statement::postgres_needs_autocommit(statement, self.version)
+    }
+
+    async fn presence(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
+        self.presence_of(object).await
+    }
+
+    fn canceller(&self) -> Option<Arc<dyn Canceller>> {
+        self.canceller.clone().map(|c| c as Arc<dyn Canceller>)
+    }
+
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
         self.conn.close().await.map_err(sql_error)
     }
@@ -232,6 +446,32 @@ mod tests {
         assert_eq!(name("create unique index concurrently if not exists \"Ix\" on t (a)").as_deref(), Some("\"Ix\""));
         assert_eq!(name("CREATE INDEX CONCURRENTLY ON t (a)"), None);
         assert_eq!(name("CREATE INDEX ix ON t (a)"), None);
+    }
+
+    #[test]
+    fn names_fold_unless_quoted() {
+        let ident = |text: &str, quoted: bool| Ident { text: text.into(), quoted };
+        assert_eq!(reg_name(None, &ident("Ix_A", false)), "\"ix_a\"");
+        assert_eq!(reg_name(Some(&ident("App", false)), &ident("My\"T", true)), "\"app\".\"My\"\"T\"");
+        assert_eq!(fold(&ident("ÄB", false)), "Äb", "PostgreSQL folds ASCII only in UTF-8");
+    }
+
+    #[test]
+    fn session_settings_start_with_the_connection_check() {
+        let options = ConnectOptions {
+            statement_timeout: Some(Duration::from_secs(2)),
+            search_path: Some("tenant".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            session_settings(&options, true),
+            [
+                "SET client_connection_check_interval = '1s'",
+                "SET statement_timeout = '2000ms'",
+                "SET search_path TO \"tenant\""
+            ]
+        );
+        assert!(session_settings(&ConnectOptions::default(), false).is_empty());
     }
 
     #[test]

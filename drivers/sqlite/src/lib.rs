@@ -3,6 +3,7 @@
 //! URLs take sqlx's form: `sqlite://app.db` (relative to the config file's
 //! folder) or `sqlite:///abs/path/app.db`; the file is created when missing.
 //! SQLite has transactional DDL, so a revision and its version row commit together.
+//! Catalog checks read `sqlite_master` and `pragma_table_xinfo`.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -10,8 +11,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use retort_core::driver::{Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable};
+use retort_core::driver::{
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable,
+};
 use retort_core::split::Flavor;
+use retort_core::statement::{self, Ident, Object, ObjectKind};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, Connection as _, Row};
 
@@ -107,6 +111,55 @@ fn text_row(row: &sqlx::sqlite::SqliteRow) -> Result<Vec<Option<String>>, Driver
         .collect()
 }
 
+/// `sqlite_master` of the schema (an attached database) named, else of `main`.
+fn master(schema: Option<&str>) -> String {
+    match schema {
+        Some(schema) => format!("{}.sqlite_master", SqliteDialect.quote_ident(schema)),
+        None => "sqlite_master".to_string(),
+    }
+}
+
+/// The `sqlite_master` type of a kind it lists.
+fn master_type(kind: ObjectKind) -> Option<&'static str> {
+    match kind {
+        ObjectKind::Table => Some("table"),
+        ObjectKind::View => Some("view"),
+        ObjectKind::Index => Some("index"),
+        ObjectKind::Trigger => Some("trigger"),
+        _ => None,
+    }
+}
+
+impl SqliteConn {
+    /// Whether `sqlite_master` of `schema` lists `name` as a `kind` (names compare
+    /// case-insensitively, as SQLite resolves them).
+    async fn listed(&mut self, schema: Option<&str>, kind: &str, name: &str) -> Result<bool, DriverError> {
+        let sql = format!("SELECT 1 FROM {} WHERE type = ? AND name = ? COLLATE NOCASE", master(schema));
+        let found = sqlx::query(AssertSqlSafe(sql))
+            .bind(kind)
+            .bind(name)
+            .fetch_optional(&mut self.conn)
+            .await
+            .map_err(sql_error)?;
+        Ok(found.is_some())
+    }
+
+    /// Whether `table` has a column `name` (generated columns included).
+    async fn has_column(&mut self, schema: Option<&str>, table: &str, name: &str) -> Result<bool, DriverError> {
+        let sql = match schema {
+            Some(_) => "SELECT 1 FROM pragma_table_xinfo(?, ?) WHERE name = ? COLLATE NOCASE",
+            None => "SELECT 1 FROM pragma_table_xinfo(?) WHERE name = ? COLLATE NOCASE",
+        };
+        let query = sqlx::query(sql).bind(table);
+        let query = match schema {
+            Some(schema) => query.bind(schema),
+            None => query,
+        };
+        let found = query.bind(name).fetch_optional(&mut self.conn).await.map_err(sql_error)?;
+        Ok(found.is_some())
+    }
+}
+
 #[async_trait]
 impl Connection for SqliteConn {
     async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
@@ -120,10 +173,7 @@ impl Connection for SqliteConn {
     }
 
     async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError> {
-        let master = match &table.schema {
-            Some(schema) => format!("{}.sqlite_master", SqliteDialect.quote_ident(schema)),
-            None => "sqlite_master".to_string(),
-        };
+        let master = master(table.schema.as_deref());
         let found = sqlx::query(AssertSqlSafe(format!("SELECT 1 FROM {master} WHERE type = 'table' AND name = ?")))
             .bind(&table.name)
             .fetch_optional(&mut self.conn)
@@ -168,6 +218,30 @@ impl Connection for SqliteConn {
     async fn unlock(&mut self, _table: &VersionTable) -> Result<(), DriverError> {
         self.lock = None;
         Ok(())
+    }
+
+    fn shares_transaction(&self, statement: &str) -> bool {
+        !statement::sqlite_needs_autocommit(statement)
+    }
+
+    /// Tables, views, indexes and triggers from `sqlite_master`, columns from
+    /// `pragma_table_xinfo`; SQLite has none of the other kinds.
+    async fn presence(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
+        let text = |ident: &Ident| ident.text.clone();
+        let table_schema = object.table.as_ref().and_then(|t| t.schema.as_ref()).map(text);
+        // An index or trigger lives in its table's database.
+        let schema = object.name.schema.as_ref().map(text).or(table_schema.clone());
+        let name = &object.name.name.text;
+        let found = match (object.kind, &object.table) {
+            (ObjectKind::Column, Some(table)) => {
+                self.has_column(table_schema.as_deref(), &table.name.text, name).await?
+            }
+            (kind, _) => match master_type(kind) {
+                Some(kind) => self.listed(schema.as_deref(), kind, name).await?,
+                None => return Ok(None),
+            },
+        };
+        Ok(Some(if found { Presence::Present } else { Presence::Absent }))
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
