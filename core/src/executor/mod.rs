@@ -187,13 +187,13 @@ fn rows_text(rows: &[String]) -> String {
 /// Where in a revision a statement failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedAt {
-    pub verb: &'static str,
+    pub direction: Direction,
     pub revision: String,
     /// 1-based position of the failed statement.
     pub statement: usize,
     pub total: usize,
     /// The revision file.
-    pub path: String,
+    pub path: std::sync::Arc<str>,
     /// Line of the revision file the statement starts on.
     pub line: usize,
 }
@@ -201,11 +201,11 @@ pub struct FailedAt {
 impl FailedAt {
     fn new(step: &Step, index: usize, statements: &[Statement]) -> FailedAt {
         FailedAt {
-            verb: step.direction.verb(),
+            direction: step.direction,
             revision: step.revision.clone(),
             statement: index + 1,
             total: statements.len(),
-            path: step.path.display().to_string(),
+            path: step.path.display().to_string().into(),
             line: file_line(step.line, &statements[index]),
         }
     }
@@ -224,7 +224,12 @@ impl std::fmt::Display for FailedAt {
         write!(
             f,
             "{} {} failed at statement {} of {} ({}:{})",
-            self.verb, self.revision, self.statement, self.total, self.path, self.line
+            self.direction.verb(),
+            self.revision,
+            self.statement,
+            self.total,
+            self.path,
+            self.line
         )
     }
 }
@@ -627,7 +632,8 @@ impl<'a> Run<'a> {
             return Err(match error {
                 RunError::Step { at, .. } if self.options.interrupt.is_triggered() => RunError::Interrupted(format!(
                     "during {} {}: its statements were rolled back",
-                    at.verb, at.revision
+                    at.direction.verb(),
+                    at.revision
                 )),
                 other => other,
             });
