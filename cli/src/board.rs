@@ -46,6 +46,17 @@ impl Board {
         }
     }
 
+    /// Says something that is not an event of one target (a signal arrived) on
+    /// stderr, above the live board when there is one.
+    pub fn message(&self, text: &str) {
+        match self {
+            Board::Live(live) => {
+                let _ = live.bars.println(text);
+            }
+            _ => eprintln!("{text}"),
+        }
+    }
+
     /// Clears the live board before the summary is printed.
     pub fn finish(&self) {
         if let Board::Live(live) = self {
@@ -91,12 +102,7 @@ impl Live {
                     self.bars.remove(&bar);
                 }
                 if matches!(outcome.status, Status::Failed | Status::Interrupted) {
-                    let _ = self.bars.println(format!(
-                        "{}: {}: {}",
-                        outcome.target,
-                        status_word(outcome.status),
-                        outcome.error.as_deref().unwrap_or("")
-                    ));
+                    let _ = self.bars.println(finished_badly(outcome));
                 }
                 self.fleet.inc(1);
             }
@@ -119,21 +125,19 @@ fn lines(event: Event<'_>) {
         Event::Note { target, text } => event_line(format_args!("{target}: {text}")),
         Event::TargetFinished { outcome } => match outcome.status {
             Status::Ok => event_line(format_args!("{}: ok, at {}", outcome.target, at(outcome))),
-            status => {
-                eprintln!("{}: {}: {}", outcome.target, status_word(status), outcome.error.as_deref().unwrap_or(""))
-            }
+            _ => eprintln!("{}", finished_badly(outcome)),
         },
         Event::TargetStarted { .. } | Event::StepStarted { .. } => {}
     }
 }
 
-/// How a target that did not end well is announced.
-fn status_word(status: Status) -> &'static str {
-    match status {
-        Status::Ok => "ok",
-        Status::Failed => "FAILED",
-        Status::Skipped => "skipped",
-        Status::Interrupted => "INTERRUPTED",
+/// How a target that did not end well is announced (an interrupted target's
+/// error already starts with "interrupted").
+fn finished_badly(outcome: &Outcome) -> String {
+    let error = outcome.error.as_deref().unwrap_or("");
+    match outcome.status {
+        Status::Failed => format!("{}: FAILED: {error}", outcome.target),
+        _ => format!("{}: {error}", outcome.target),
     }
 }
 

@@ -14,8 +14,9 @@ static RECEIVED: AtomicI32 = AtomicI32::new(0);
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
-/// Starts listening; the returned interrupt is triggered by the first signal.
-pub fn install() -> Interrupt {
+/// Starts listening; the returned interrupt is triggered by the first signal, and
+/// `say` tells the person at the terminal what happens next.
+pub fn install(say: impl Fn(&str) + Send + 'static) -> Interrupt {
     let interrupt = Interrupt::default();
     let trigger = interrupt.clone();
     tokio::spawn(async move {
@@ -26,13 +27,13 @@ pub fn install() -> Interrupt {
                 _ = term.recv() => SIGTERM,
             };
             if RECEIVED.swap(number, Ordering::SeqCst) != 0 {
-                eprintln!("\nsecond signal: exiting now; the next run checks what the running statements did");
+                say("second signal: exiting now; the next run checks what the running statements did");
                 std::process::exit(128 + number);
             }
-            eprintln!(
-                "\n{}: stopping after the running statements (cancelled on the server); a second signal exits at once",
+            say(&format!(
+                "{}: stopping: running statements are cancelled, locks released; a second signal exits at once",
                 if number == SIGINT { "SIGINT" } else { "SIGTERM" }
-            );
+            ));
             trigger.trigger();
         }
     });

@@ -67,7 +67,8 @@ fn current_and_status_show_a_part_way_revision() {
     assert!(current.contains("r2aaaaaaaaaa: upgrade part-way, 2 of 3 statements done, next: line 8 of"), "{current}");
     let status = text(&retort(dir.path(), &["status"]));
     assert!(status.contains("default: r2aaaaaaaaaa: upgrade part-way, 2 of 3"), "{status}");
-    let json: serde_json::Value = serde_json::from_slice(&retort(dir.path(), &["status", "--format", "json"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&retort(dir.path(), &["status", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["targets"][0]["part_way"][0]["done"], 2, "{json}");
 }
 
@@ -107,7 +108,11 @@ fn downgrade_and_stamp_clear_the_progress_they_move_past() {
         stop_part_way(dir.path());
         let out = retort(dir.path(), moves);
         assert!(out.status.success(), "{moves:?}: {}", text(&out));
-        assert!(text(&out).contains("cleared the recorded progress of upgrade r2aaaaaaaaaa"), "{moves:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("cleared the recorded progress of upgrade r2aaaaaaaaaa"),
+            "{moves:?}: {}",
+            text(&out)
+        );
         let progress = sql(dir.path(), "SELECT name FROM sqlite_master WHERE name LIKE '%progress'");
         assert!(progress.is_empty(), "{moves:?}: the progress table is gone");
     }
@@ -166,9 +171,17 @@ fn an_in_flight_statement_the_catalog_cannot_judge_names_resolve() {
 fn sigint_stops_a_run_with_130_and_the_next_run_finishes() {
     let dir = project();
     sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
-    let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT COUNT(*) FROM c;";
+    let slow =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT COUNT(*) FROM c;";
     let scripts = dir.path().join("scripts");
-    write_revision(&scripts, "r1aaaaaaaaaa", &[], "", &format!("CREATE TABLE t1 (id INTEGER);\n{slow}"), "DROP TABLE t1;");
+    write_revision(
+        &scripts,
+        "r1aaaaaaaaaa",
+        &[],
+        "",
+        &format!("CREATE TABLE t1 (id INTEGER);\n{slow}"),
+        "DROP TABLE t1;",
+    );
     let child = Command::new(env!("CARGO_BIN_EXE_retort"))
         .args(["upgrade", "heads"])
         .current_dir(dir.path())
@@ -180,7 +193,8 @@ fn sigint_stops_a_run_with_130_and_the_next_run_finishes() {
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    assert!(text(&out).contains("INTERRUPTED"), "{}", text(&out));
+    assert!(text(&out).contains("SIGINT: stopping"), "{}", text(&out));
+    assert!(text(&out).contains("default: interrupted before upgrade r2aaaaaaaaaa"), "{}", text(&out));
     assert!(text(&out).contains("1 interrupted"), "the summary says so: {}", text(&out));
     let out = retort(dir.path(), &["upgrade", "heads"]);
     assert!(out.status.success(), "{}", text(&out));

@@ -46,7 +46,8 @@ async fn run_fleet(
     action: Action,
     board: Arc<Board>,
 ) -> Vec<Outcome> {
-    let interrupt = signals::install();
+    let says = board.clone();
+    let interrupt = signals::install(move |text| says.message(text));
     let mut early = Vec::new();
     let mut targets = Vec::new();
     for db in selected {
