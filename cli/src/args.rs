@@ -165,8 +165,11 @@ pub struct HistoryArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// Revision specs.
-    #[arg(required = true, allow_hyphen_values = true)]
+    #[arg(required = true, allow_negative_numbers = true)]
     pub revisions: Vec<String>,
+    /// Accepted for Alembic habits; `show` always prints the full entry.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -192,7 +195,7 @@ pub struct DowngradeArgs {
 #[derive(Debug, Args)]
 pub struct StampArgs {
     /// Revision specs to stamp.
-    #[arg(required = true, allow_hyphen_values = true)]
+    #[arg(required = true, allow_negative_numbers = true)]
     pub revisions: Vec<String>,
     /// Print the SQL instead of running it.
     #[arg(long)]
