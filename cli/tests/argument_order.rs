@@ -24,7 +24,7 @@ fn project(upgraded: bool) -> tempfile::TempDir {
 fn seen(out: &Output, dir: &Path) -> (Option<i32>, String) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let text = text.replace(&dir.display().to_string(), "<dir>");
-    // The slowest targets depend on timing, not on how the command was spelled.
+    // Timing, not spelling, decides the slowest targets and the order of lines.
     let text = match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(mut doc) => {
             if let Some(summary) = doc.get_mut("summary").and_then(|s| s.as_object_mut()) {
@@ -32,7 +32,12 @@ fn seen(out: &Output, dir: &Path) -> (Option<i32>, String) {
             }
             doc.to_string()
         }
-        Err(_) => text.lines().filter(|l| !l.starts_with("slowest:")).collect::<Vec<_>>().join("\n"),
+        Err(_) => {
+            // Targets run concurrently: their lines may interleave in any order.
+            let mut lines: Vec<&str> = text.lines().filter(|l| !l.starts_with("slowest:")).collect();
+            lines.sort();
+            lines.join("\n")
+        }
     };
     let mut clean = String::with_capacity(text.len());
     for c in text.chars() {

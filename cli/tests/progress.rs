@@ -200,3 +200,20 @@ fn sigint_stops_a_run_with_130_and_the_next_run_finishes() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(sql(dir.path(), "SELECT version_num FROM alembic_version_default"), [[Some("r3aaaaaaaaaa".into())]]);
 }
+
+#[test]
+fn an_empty_progress_table_left_by_a_kill_goes_on_the_next_run() {
+    let dir = project();
+    sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
+    assert!(retort(dir.path(), &["upgrade", "heads"]).status.success());
+    // As a kill between the last commit and dropping the table leaves it.
+    sql(
+        dir.path(),
+        "CREATE TABLE alembic_version_default_progress (revision VARCHAR(32) NOT NULL PRIMARY KEY, \
+         direction VARCHAR(10) NOT NULL, statements_done INTEGER NOT NULL, checksum VARCHAR(16) NOT NULL, \
+         running INTEGER NULL, running_checksum VARCHAR(16) NULL)",
+    );
+    let out = retort(dir.path(), &["upgrade", "heads"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(sql(dir.path(), "SELECT name FROM sqlite_master WHERE name LIKE '%progress'").is_empty());
+}

@@ -78,16 +78,16 @@ impl Table<'_> {
         self.dialect.table_name(&self.version_table.progress())
     }
 
-    /// Every recorded row; none when the table does not exist. Creates nothing.
-    pub async fn read(&self, conn: &mut dyn Connection) -> Result<Vec<Progress>, DriverError> {
+    /// Every recorded row; `None` when the table does not exist. Creates nothing.
+    pub async fn read(&self, conn: &mut dyn Connection) -> Result<Option<Vec<Progress>>, DriverError> {
         if !conn.table_exists(&self.version_table.progress()).await? {
-            return Ok(vec![]);
+            return Ok(None);
         }
         let sql = format!(
             "SELECT revision, direction, statements_done, checksum, running, running_checksum FROM {} ORDER BY revision",
             self.name()
         );
-        Ok(conn.query(&sql).await?.into_iter().filter_map(parse_row).collect())
+        Ok(Some(conn.query(&sql).await?.into_iter().filter_map(parse_row).collect()))
     }
 
     pub async fn create_if_missing(&self, conn: &mut dyn Connection) -> Result<(), DriverError> {
@@ -129,7 +129,7 @@ impl Table<'_> {
     /// Drops the table once no revision is part-way (the caller holds the run lock,
     /// so nobody else writes it).
     pub async fn drop_if_empty(&self, conn: &mut dyn Connection) -> Result<(), DriverError> {
-        if conn.table_exists(&self.version_table.progress()).await? && self.read(conn).await?.is_empty() {
+        if self.read(conn).await?.is_some_and(|rows| rows.is_empty()) {
             conn.execute(&format!("DROP TABLE {}", self.name())).await?;
         }
         Ok(())

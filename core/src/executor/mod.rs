@@ -399,7 +399,10 @@ impl<'a> Run<'a> {
         let existing = driver::read_versions(self.conn, self.dialect, self.table).await?;
         self.report.before = existing.clone().unwrap_or_default();
         self.report.after = self.report.before.clone();
-        self.progress = self.progress_table().read(self.conn).await?;
+        let recorded = self.progress_table().read(self.conn).await?;
+        // A run killed between its last commit and dropping the table leaves it empty.
+        let progress_table_found = recorded.is_some();
+        self.progress = recorded.unwrap_or_default();
         self.report.part_way = self.progress.iter().filter_map(|p| self.part_way(graph, p)).collect();
         if !matches!(action, Action::Stamp { purge: true, .. }) {
             self.check_version_rows(graph)?;
@@ -423,7 +426,7 @@ impl<'a> Run<'a> {
         if result.is_ok() && matches!(action, Action::Downgrade(_) | Action::Stamp { .. }) {
             self.clear_moved_past(graph, &plan.heads_after).await?;
         }
-        if result.is_ok() && (!self.report.part_way.is_empty() || plan.steps.iter().any(|s| self.by_statement(s))) {
+        if result.is_ok() && (progress_table_found || plan.steps.iter().any(|s| self.by_statement(s))) {
             self.progress_table().drop_if_empty(self.conn).await?;
         }
         // After a failure the connection may be gone; the step's error matters more.
