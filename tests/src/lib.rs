@@ -5,6 +5,9 @@
 //!   (`tests/conformance/generate.py`) against retort's graph, specs and planner.
 //! - `sqlite`: the executor and SQLite driver end to end on real database files.
 //! - `alembic_interop`: Alembic and retort taking turns on one SQLite database.
+//! - `drivers`: one body per behaviour on every engine ([`every_driver!`]).
+//! - `catalog`: each driver's catalog checks, cancellers and transaction rules.
+//! - `postgres`: PostgreSQL-only behaviour (index builds, locks, schemas).
 
 use std::path::Path;
 
@@ -54,6 +57,40 @@ pub fn write_py_revision(
     };
     std::fs::create_dir_all(path.parent().expect("file in a folder")).expect("create folder");
     std::fs::write(path, text).expect("write revision");
+}
+
+/// Runs `body` on a fresh database of `kind` and drops the database after it.
+/// SQL Server runs only where `RETORT_TEST_MSSQL_URL` names one.
+pub async fn on_fresh_database<F, Fut>(kind: servers::Kind, body: F)
+where
+    F: FnOnce(servers::TestDb) -> Fut,
+    Fut: std::future::Future<Output = servers::TestDb>,
+{
+    let Some(db) = servers::TestDb::create(kind).await else {
+        eprintln!("RETORT_TEST_MSSQL_URL is not set: no SQL Server to test against");
+        return;
+    };
+    body(db).await.drop_database().await;
+}
+
+/// Runs each named async test body (`async fn name(db: TestDb) -> TestDb`) against
+/// SQLite, PostgreSQL, MariaDB and (when configured) SQL Server.
+#[macro_export]
+macro_rules! every_driver {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            use $crate::servers::Kind;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { $crate::on_fresh_database(Kind::Sqlite, super::$name).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { $crate::on_fresh_database(Kind::Postgres, super::$name).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb() { $crate::on_fresh_database(Kind::Mariadb, super::$name).await }
+            /// Runs only where `RETORT_TEST_MSSQL_URL` names a SQL Server.
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mssql() { $crate::on_fresh_database(Kind::Mssql, super::$name).await }
+        })*
+    };
 }
 
 /// Databases the driver suites run against, each test on a database of its own.

@@ -8,37 +8,8 @@ use retort_core::driver::{self, Connection, DriverError, VersionTable};
 use retort_core::executor::{self, Action, Report, RunError, RunOptions};
 use retort_core::graph::Graph;
 use retort_core::script;
+use retort_tests::every_driver;
 use retort_tests::servers::{Kind, TestDb, write_revision};
-
-/// Runs one async test body against every database kind.
-macro_rules! every_driver {
-    ($($name:ident),* $(,)?) => {
-        $(mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { run(Kind::Sqlite, super::$name).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { run(Kind::Postgres, super::$name).await }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mariadb() { run(Kind::Mariadb, super::$name).await }
-            /// Runs only where `RETORT_TEST_MSSQL_URL` names a SQL Server.
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn mssql() { run(Kind::Mssql, super::$name).await }
-        })*
-    };
-}
-
-async fn run<F, Fut>(kind: Kind, body: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: std::future::Future<Output = TestDb>,
-{
-    let Some(db) = TestDb::create(kind).await else {
-        eprintln!("RETORT_TEST_MSSQL_URL is not set: no SQL Server to test against");
-        return;
-    };
-    body(db).await.drop_database().await;
-}
 
 every_driver!(
     upgrade_and_downgrade_round_trip,
