@@ -217,3 +217,30 @@ fn an_empty_progress_table_left_by_a_kill_goes_on_the_next_run() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(sql(dir.path(), "SELECT name FROM sqlite_master WHERE name LIKE '%progress'").is_empty());
 }
+
+#[test]
+fn a_second_sigint_exits_at_once() {
+    let dir = project();
+    let slow =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT COUNT(*) FROM c;";
+    let scripts = dir.path().join("scripts");
+    write_revision(&scripts, "r1aaaaaaaaaa", &[], "", slow, "");
+    let child = Command::new(env!("CARGO_BIN_EXE_retort"))
+        .args(["upgrade", "heads"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(started.elapsed() < Duration::from_secs(3), "did not wait for the 30M-row statement");
+    assert!(text(&out).contains("second signal: exiting now"), "{}", text(&out));
+    assert!(retort(dir.path(), &["current"]).status.success(), "the database is usable after it");
+}
