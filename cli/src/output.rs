@@ -75,6 +75,7 @@ pub fn revision_json(graph: &Graph, index: usize) -> Value {
         "message": rev.message,
         "next_revisions": graph.ids(graph.children(index)),
         "is_head": graph.is_head(index),
+        "is_effective_head": graph.is_effective_head(index),
         "is_base": graph.parents(index).is_empty(),
         "is_branch_point": graph.is_branch_point(index),
         "is_merge_point": graph.is_merge_point(index),
@@ -104,7 +105,9 @@ pub fn revision_line(graph: &Graph, index: usize, parts: LineParts) -> String {
     if !labels.is_empty() {
         text.push_str(&format!(" ({})", labels.into_iter().collect::<Vec<_>>().join(", ")));
     }
-    if graph.is_head(index) {
+    if graph.is_effective_head(index) {
+        text.push_str(" (effective head)");
+    } else if graph.is_head(index) {
         text.push_str(" (head)");
     }
     if parts.tree && graph.is_branch_point(index) {

@@ -342,3 +342,32 @@ fn a_closed_stdout_ends_quietly() {
     let out = child.wait_with_output().unwrap();
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
 }
+
+/// A head that another branch depends on is Alembic's "effective head". The
+/// expected lines are what Alembic 1.20.1 printed for these three files.
+#[test]
+fn effective_heads_are_shown_and_merged_as_alembic_lists_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (id, down, labels, depends) in
+        [("u1", "None", "('u',)", "None"), ("u2", "'u1'", "None", "None"), ("v1", "None", "('v',)", "'u2'")]
+    {
+        let body = format!(
+            "revision = '{id}'\ndown_revision = {down}\nbranch_labels = {labels}\ndepends_on = {depends}\ndef upgrade(): pass\n"
+        );
+        std::fs::create_dir_all(dir.path().join("versions")).unwrap();
+        std::fs::write(dir.path().join(format!("versions/{id}.py")), body).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("retort.toml"),
+        "[databases.default]\nurl = \"sqlite://x.db\"\nscript_location = \".\"\n",
+    )
+    .unwrap();
+    let heads = text(&run_in(dir.path(), &["heads"]).stdout);
+    assert_eq!(heads, "u2 (u) (effective head)\nv1 (v) (head)\n");
+    let history = text(&run_in(dir.path(), &["history"]).stdout);
+    assert_eq!(history, "<base> (u2) -> v1 (v) (head), \nu1 -> u2 (u) (effective head), \n<base> -> u1 (u), \n");
+    let out = run_in(dir.path(), &["merge", "heads", "-m", "m", "--rev-id", "mm"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let merged = std::fs::read_to_string(dir.path().join("versions/mm_m.sql")).unwrap();
+    assert!(merged.contains("-- Revises: u2, v1"), "{merged}");
+}

@@ -112,7 +112,9 @@ pub fn new_revision(graph: &Graph, request: &NewRevision, path_dir: &Path) -> Re
 
 /// Builds a merge of the revisions `specs` name (default: `heads`).
 pub fn merge(graph: &Graph, specs: &[String], mut request: NewRevision) -> Result<Revision, AuthorError> {
-    let specs = if specs.is_empty() { vec!["heads".to_string()] } else { specs.to_vec() };
+    // No arguments, or `heads`, merges what `retort heads` lists: effective heads
+    // (heads another revision depends on) too, not only the upgrade target `heads`.
+    let specs = if specs.is_empty() || specs == ["heads"] { graph.ids(graph.heads()) } else { specs.to_vec() };
     let count: usize = specs.iter().map(|s| graph.resolve(s).map(|r| r.len())).sum::<Result<usize, _>>()?;
     if count < 2 {
         return Err(AuthorError::NothingToMerge(specs.join(" "), count));
@@ -186,6 +188,9 @@ mod tests {
         assert_eq!(new_revision(&g, &req, Path::new("v")).unwrap().depends_on, ["lbl", "c"]);
         let g = graph(&["a:", "b:a"]);
         assert!(matches!(merge(&g, &[], request(&[])), Err(AuthorError::NothingToMerge(..))));
+        let g = graph(&["u1:", "u2:u1", "v1: ~u2"]);
+        let rev = merge(&g, &["heads".into()], request(&[])).unwrap();
+        assert_eq!(rev.down_revisions, ["u2", "v1"], "the effective head u2 is merged too");
     }
 
     #[test]

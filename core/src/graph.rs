@@ -143,6 +143,11 @@ impl Graph {
         &self.real_heads
     }
 
+    /// A head that another revision depends on: Alembic's "effective head".
+    pub fn is_effective_head(&self, index: usize) -> bool {
+        self.is_head(index) && !self.real_heads.contains(&index)
+    }
+
     /// Revisions without a `down_revision`, in load order.
     pub fn bases(&self) -> &[usize] {
         &self.bases
