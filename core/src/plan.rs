@@ -530,7 +530,12 @@ fn downgrade_target(
         (Some(symbol), Some(b)) => (Some(b.to_string()), format!("{b}@{symbol}")),
         (Some(symbol), None) => (None, symbol.to_string()),
         (None, Some(b)) => {
-            let on_branch = graph.filter_for_lineage(current, b, false)?;
+            let mut on_branch = graph.filter_for_lineage(current, b, false)?;
+            if on_branch.is_empty() {
+                // The branch's position may be reached only through another
+                // branch's `depends_on`: look among every applied branch head.
+                on_branch = graph.filter_for_lineage(&graph.applied_heads(current), b, false)?;
+            }
             let head = match on_branch.as_slice() {
                 [one] => *one,
                 [] => return Err(too_far()),
@@ -629,6 +634,17 @@ mod tests {
         let p = downgrade(&g, &strings(&["b", "c"]), "c@-1").unwrap();
         assert_eq!(run(&p), ["down c"]);
         assert!(upgrade(&g, &strings(&["b"]), "heads-1").is_err());
+    }
+
+    /// Recorded by running Alembic 1.20.1 on these three revisions: from the row
+    /// `v1`, `downgrade u@-1` runs `downgrade v1 ->` then `downgrade u2 -> u1` and
+    /// leaves `u1`; branch `u` is at `u2` only through `v1`'s `depends_on`.
+    #[test]
+    fn relative_step_on_a_branch_reached_through_depends_on() {
+        let g = graph(&["u1: @u", "u2:u1", "v1: @v ~u2"]);
+        let p = downgrade(&g, &strings(&["v1"]), "u@-1").unwrap();
+        assert_eq!(run(&p), ["down v1", "down u2"]);
+        assert_eq!(p.heads_after, ["u1"]);
     }
 
     #[test]
