@@ -76,7 +76,7 @@ pub enum Command {
     /// Show revisions in detail.
     Show(ShowArgs),
     /// Show the revisions each database is at.
-    Current(VerboseArgs),
+    Current(CurrentArgs),
     /// For every target: current heads, script heads and pending revisions.
     Status,
     /// Upgrade to a later revision.
@@ -139,6 +139,15 @@ pub struct MergeArgs {
 pub struct VerboseArgs {
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CurrentArgs {
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Exit 1 when a database has revisions to apply (not at heads), as Alembic's flag.
+    #[arg(long = "check-heads")]
+    pub check_heads: bool,
 }
 
 #[derive(Debug, Args)]

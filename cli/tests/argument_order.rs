@@ -93,7 +93,7 @@ fn run_commands_take_flags_on_either_side() {
     for flag in [&["--purge"][..], &["--sql"], &["--format", "json"], &["-d", "default"]] {
         both_ways("stamp", &["heads"], flag, false);
     }
-    for flag in [&["--verbose"][..], &["--format", "json"], &["-d", "default"]] {
+    for flag in [&["--verbose"][..], &["--check-heads"], &["--format", "json"], &["-d", "default"]] {
         both_ways("current", &[], flag, true);
     }
     for flag in [&["--abandon"][..], &["--applied"]] {

@@ -371,3 +371,14 @@ fn effective_heads_are_shown_and_merged_as_alembic_lists_them() {
     let merged = std::fs::read_to_string(dir.path().join("versions/mm_m.sql")).unwrap();
     assert!(merged.contains("-- Revises: u2, v1"), "{merged}");
 }
+
+#[test]
+fn current_check_heads_fails_until_the_database_is_at_heads() {
+    let p = Project::init();
+    let out = p.retort(&["current", "--check-heads"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("default: FAILED: the database is not at the script's heads"));
+    assert!(p.retort(&["upgrade", "heads"]).status.success());
+    let out = p.retort(&["current", "--check-heads"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -13,7 +13,7 @@ use retort_core::interrupt::Interrupt;
 use retort_core::plan;
 use serde_json::{Value, json};
 
-use crate::args::{Format, Global, ResolveArgs, StampArgs, VerboseArgs};
+use crate::args::{CurrentArgs, Format, Global, ResolveArgs, StampArgs};
 use crate::board::Board;
 use crate::context::{self, Context};
 use crate::output::{Exit, LineParts, error_line, revision_block, revision_line};
@@ -214,13 +214,23 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
 }
 
 /// `retort current`: what each database is at, as Alembic shows it.
-pub async fn current(global: &Global, args: &VerboseArgs) -> Result<Exit> {
+pub async fn current(global: &Global, args: &CurrentArgs) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let selected = ctx.targets().await?;
     let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await;
-    let code = exit_code(&outcomes);
+    let mut code = exit_code(&outcomes);
     let mut targets = Vec::new();
     for (db, o) in selected.iter().zip(&outcomes) {
+        if args.check_heads
+            && let Some(report) = &o.report
+            && plan::upgrade(ctx.graph(db)?.as_ref(), &report.before, "heads").is_ok_and(|p| !p.steps.is_empty())
+        {
+            eprintln!(
+                "{}: FAILED: the database is not at the script's heads (`retort status` lists what is pending)",
+                o.target
+            );
+            code = code.max(Exit::TargetFailed);
+        }
         let shown = match &o.report {
             Some(r) => {
                 let g = ctx.graph(db)?;
