@@ -72,6 +72,7 @@ pub fn revision_json(graph: &Graph, index: usize) -> Value {
         "down_revisions": rev.down_revisions,
         "branch_labels": rev.branch_labels,
         "depends_on": rev.depends_on,
+        "transactional": rev.transactional,
         "message": rev.message,
         "next_revisions": graph.ids(graph.children(index)),
         "is_head": graph.is_head(index),
@@ -146,8 +147,14 @@ pub fn revision_block(graph: &Graph, index: usize, current: bool) -> String {
         out.push_str(&format!("\n    {line}"));
     }
     out.push_str(&format!("\n\n    Revision ID: {}\n    Revises: {}\n", rev.id, rev.down_revisions.join(", ")));
+    if !rev.depends_on.is_empty() {
+        out.push_str(&format!("    Depends On: {}\n", rev.depends_on.join(", ")));
+    }
     if let Some(date) = &rev.create_date {
         out.push_str(&format!("    Create Date: {date}\n"));
+    }
+    if !rev.transactional {
+        out.push_str("    Transactional: false\n");
     }
     out
 }

@@ -382,3 +382,17 @@ fn current_check_heads_fails_until_the_database_is_at_heads() {
     let out = p.retort(&["current", "--check-heads"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn show_prints_transactional_and_depends_on() {
+    let p = Project::init();
+    p.write(
+        "migrations/default/versions/ffff00000001_nt.sql",
+        "-- nt\n-- Revision ID: ffff00000001\n-- Revises: 9d2e4f6a8b0c\n-- Depends On: 3f1a9c2b7d10\n-- Transactional: false\n\n-- migrate:up\nSELECT 1;\n",
+    );
+    let shown = text(&p.retort(&["-d", "default", "show", "ffff00000001"]).stdout);
+    assert!(shown.contains("    Depends On: 3f1a9c2b7d10\n"), "{shown}");
+    assert!(shown.contains("    Transactional: false\n"), "{shown}");
+    let (_, doc) = p.json(&["-d", "default", "show", "ffff00000001"]);
+    assert_eq!(doc["targets"][0]["revisions"][0]["transactional"], false, "{doc}");
+}
