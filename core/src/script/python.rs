@@ -4,8 +4,11 @@
 //! brackets, line continuations) and yields its top-level logical lines. Of those,
 //! assignments to `revision`, `down_revision`, `branch_labels` and `depends_on`
 //! are read, with or without a type annotation; a later assignment overrides an
-//! earlier one, as when Python runs the module. A value that is not a literal
-//! (`branch_labels = (cli.EXPAND_BRANCH,)`) is an error naming file and line.
+//! earlier one, as when Python runs the module; `revision, down_revision = "a", "b"`
+//! is read too. What cannot be read exactly is an error naming file and line: a
+//! value that is not a literal (`branch_labels = (cli.EXPAND_BRANCH,)`, an f-string
+//! with a placeholder), or an assignment inside a top-level `if`/`try`/`with`/`for`
+//! block that no later top-level assignment overrides.
 
 use std::path::Path;
 
@@ -17,15 +20,17 @@ use crate::revision::{Body, Revision};
 pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let fail = |line: usize, message: String| ScriptError::Malformed { path: path.to_path_buf(), line, message };
-    let lines = logical_lines(text).map_err(|(line, message)| fail(line, message))?;
+    let all_lines = logical_lines(text).map_err(|(line, message)| fail(line, message))?;
+    check_conditional_assignments(&all_lines).map_err(|(line, message)| fail(line, message))?;
+    let lines: Vec<Line> = all_lines.into_iter().filter(|l| !l.indented).collect();
 
     let mut facts = Facts::default();
-    for (number, tokens) in &lines {
-        facts.take(tokens).map_err(|message| fail(*number, message))?;
+    for line in &lines {
+        facts.take(&line.tokens).map_err(|message| fail(line.number, message))?;
     }
     let Some(id) = facts.revision else { return Ok(None) };
     let id = id.into_iter().next().unwrap_or_default();
-    let docstring = lines.first().and_then(|(_, tokens)| match tokens.as_slice() {
+    let docstring = lines.first().and_then(|line| match line.tokens.as_slice() {
         [Token::Str(doc)] => Some(doc.clone()),
         _ => None,
     });
@@ -52,18 +57,48 @@ struct Facts {
     depends_on: Option<Vec<String>>,
 }
 
+/// The module-level names retort reads.
+const TRACKED: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
+
 impl Facts {
     /// Reads one top-level logical line; lines that assign nothing we track are skipped.
     fn take(&mut self, tokens: &[Token]) -> Result<(), String> {
+        if let Some((targets, value)) = unpacking(tokens) {
+            return self.take_unpacked(&targets, value);
+        }
         let Some(Token::Name(name)) = tokens.first() else { return Ok(()) };
-        let slot = match name.as_str() {
+        let Some(value) = assigned_value(&tokens[1..]) else { return Ok(()) };
+        self.assign(name, value)
+    }
+
+    /// `revision, down_revision = "a", "b"`: one value per target.
+    fn take_unpacked(&mut self, targets: &[String], value: &[Token]) -> Result<(), String> {
+        if !targets.iter().any(|t| TRACKED.contains(&t.as_str())) {
+            return Ok(());
+        }
+        let items = split_top_level(value);
+        if items.len() != targets.len() {
+            return Err(format!(
+                "cannot read `{}` statically: {} values for {} names",
+                targets.join(", "),
+                items.len(),
+                targets.len()
+            ));
+        }
+        for (target, item) in targets.iter().zip(items) {
+            self.assign(target, item)?;
+        }
+        Ok(())
+    }
+
+    fn assign(&mut self, name: &str, value: &[Token]) -> Result<(), String> {
+        let slot = match name {
             "revision" => &mut self.revision,
             "down_revision" => &mut self.down_revision,
             "branch_labels" => &mut self.branch_labels,
             "depends_on" => &mut self.depends_on,
             _ => return Ok(()),
         };
-        let Some(value) = assigned_value(&tokens[1..]) else { return Ok(()) };
         let values = literal(value).ok_or_else(|| {
             format!("cannot read `{name}` statically: its value is not a string, None, or a tuple or list of strings")
         })?;
@@ -72,6 +107,90 @@ impl Facts {
         }
         *slot = Some(values);
         Ok(())
+    }
+}
+
+/// `a, b = ...` (optionally parenthesized targets): the target names and the value.
+fn unpacking(tokens: &[Token]) -> Option<(Vec<String>, &[Token])> {
+    let start = usize::from(matches!(tokens.first(), Some(Token::Op('(' | '['))));
+    if !matches!((tokens.get(start), tokens.get(start + 1)), (Some(Token::Name(_)), Some(Token::Op(',')))) {
+        return None;
+    }
+    let equals = tokens.iter().position(|t| *t == Token::Op('='))?;
+    let mut names = Vec::new();
+    for token in &tokens[..equals] {
+        match token {
+            Token::Name(name) => names.push(name.clone()),
+            Token::Op(',' | '(' | ')' | '[' | ']') => {}
+            _ => return None,
+        }
+    }
+    Some((names, &tokens[equals + 1..]))
+}
+
+/// A value split at its top-level commas (`"a", ("b", "c")` → two items).
+fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
+    let inner = match (tokens.first(), tokens.last()) {
+        (Some(Token::Op('(')), Some(Token::Op(')'))) if tokens.len() > 2 => &tokens[1..tokens.len() - 1],
+        _ => tokens,
+    };
+    let (mut items, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (i, token) in inner.iter().enumerate() {
+        match token {
+            Token::Op('(' | '[' | '{') => depth += 1,
+            Token::Op(')' | ']' | '}') => depth -= 1,
+            Token::Op(',') if depth == 0 => {
+                items.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < inner.len() {
+        items.push(&inner[start..]);
+    }
+    items
+}
+
+/// Assignments to a tracked name inside a top-level `if`/`try`/`with`/`for`/
+/// `while` block depend on what runs; unless a later top-level assignment
+/// overrides them, they cannot be read exactly.
+fn check_conditional_assignments(lines: &[Line]) -> Result<(), (usize, String)> {
+    const BLOCKS: [&str; 9] = ["if", "elif", "else", "try", "except", "finally", "with", "for", "while"];
+    let mut block: Option<&str> = None;
+    let mut pending: Vec<(usize, String, &str)> = Vec::new();
+    for line in lines {
+        let first = match line.tokens.first() {
+            Some(Token::Name(name)) => name.as_str(),
+            _ => "",
+        };
+        if !line.indented {
+            block = BLOCKS.iter().find(|b| **b == first).copied();
+            if let Some((targets, _)) = unpacking(&line.tokens) {
+                pending.retain(|(_, name, _)| !targets.contains(name));
+            } else if assigned_value(&line.tokens[1.min(line.tokens.len())..]).is_some() {
+                pending.retain(|(_, name, _)| name != first);
+            }
+            continue;
+        }
+        let Some(header) = block else { continue };
+        let assigned: Vec<String> = match unpacking(&line.tokens) {
+            Some((targets, _)) => targets,
+            None if assigned_value(&line.tokens[1.min(line.tokens.len())..]).is_some() => vec![first.to_string()],
+            None => vec![],
+        };
+        for name in assigned.into_iter().filter(|n| TRACKED.contains(&n.as_str())) {
+            pending.push((line.number, name, header));
+        }
+    }
+    match pending.first() {
+        Some((number, name, header)) => Err((
+            *number,
+            format!(
+                "cannot read `{name}` statically: it is assigned inside a `{header}:` block; assign it at the top level"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -143,11 +262,15 @@ enum Token {
     Other,
 }
 
-/// A top-level logical line: its 1-based line number and its tokens.
-type Line = (usize, Vec<Token>);
+/// A logical line: its 1-based line number, whether it is indented (a function
+/// body, an `if` block), and its tokens.
+struct Line {
+    number: usize,
+    indented: bool,
+    tokens: Vec<Token>,
+}
 
-/// The module's top-level logical lines. Indented lines (function bodies, `if`
-/// blocks) are dropped. Errors carry the line number.
+/// The module's logical lines. Errors carry the line number.
 fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
     let chars: Vec<char> = text.chars().collect();
     let mut lines = Vec::new();
@@ -169,10 +292,10 @@ fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
             '\n' => {
                 line += 1;
                 if depth == 0 {
-                    if !tokens.is_empty() && top_level {
-                        lines.push((start_line, std::mem::take(&mut tokens)));
+                    if !tokens.is_empty() {
+                        let tokens = std::mem::take(&mut tokens);
+                        lines.push(Line { number: start_line, indented: !top_level, tokens });
                     }
-                    tokens.clear();
                     at_line_start = true;
                 }
                 i += 1;
@@ -202,7 +325,14 @@ fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
                 let is_prefix =
                     matches!(word.to_ascii_lowercase().as_str(), "r" | "u" | "b" | "f" | "rb" | "br" | "fr" | "rf");
                 if is_prefix && matches!(chars.get(i), Some('\'' | '"')) {
-                    continue; // the string literal follows; its prefix changes nothing we read
+                    let formatted = word.to_ascii_lowercase().contains('f');
+                    let (value, next, newlines) =
+                        string_literal(&chars, i).ok_or((line, "unterminated string".to_string()))?;
+                    // An f-string's placeholders are computed when Python runs: not a literal.
+                    tokens.push(if formatted && value.contains('{') { Token::Other } else { Token::Str(value) });
+                    line += newlines;
+                    i = next;
+                    continue;
                 }
                 tokens.push(Token::Name(word));
             }
@@ -228,8 +358,8 @@ fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
             }
         }
     }
-    if !tokens.is_empty() && top_level {
-        lines.push((start_line, tokens));
+    if !tokens.is_empty() {
+        lines.push(Line { number: start_line, indented: !top_level, tokens });
     }
     Ok(lines)
 }
@@ -351,7 +481,34 @@ def downgrade() -> None:
     #[test]
     fn ignores_docstring_lookalikes_and_indented_assignments() {
         let text = "\"\"\"doc\nrevision = 'fake'\n\"\"\"\nif True:\n    revision = 'indented'\nrevision = 'real'\n";
-        assert_eq!(rev(text).id, "real");
+        assert_eq!(rev(text).id, "real", "a later top-level assignment wins whatever the block did");
+        let text = "revision = 'a'\ndef upgrade():\n    down_revision = 'local'\n";
+        assert!(rev(text).down_revisions.is_empty(), "a function's locals are not the module's");
+    }
+
+    #[test]
+    fn unpacking_assignments_are_read() {
+        let r = rev("revision, down_revision = 'b', 'a'\n(branch_labels, depends_on) = ('x',), None\n");
+        assert_eq!((r.id.as_str(), r.down_revisions.as_slice()), ("b", &["a".to_string()][..]));
+        assert_eq!(r.branch_labels, ["x"]);
+        let err = read("revision, down_revision = 'b'\n").unwrap_err();
+        assert!(err.to_string().starts_with("versions/x.py:1: cannot read"), "{err}");
+    }
+
+    #[test]
+    fn what_depends_on_running_python_is_an_error() {
+        let err = read("revision = 'b'\nx = 'a'\ndown_revision = f'{x}'\n").unwrap_err();
+        assert!(err.to_string().starts_with("versions/x.py:3: cannot read `down_revision`"), "{err}");
+        assert_eq!(rev("revision = f'plain'\n").id, "plain");
+        let err = read("revision = 'b'\ntry:\n    down_revision = 'a'\nexcept ImportError:\n    pass\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "versions/x.py:3: cannot read `down_revision` statically: it is assigned inside a `try:` block"
+            ),
+            "{err}"
+        );
+        let err = read("import os\nif os.environ.get('X'):\n    revision = 'a'\n").unwrap_err();
+        assert!(err.to_string().contains("inside a `if:` block"), "{err}");
     }
 
     #[test]
