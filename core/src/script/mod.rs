@@ -5,6 +5,7 @@
 //! (sorted names, a folder's own files before its subfolders, depth first), so the
 //! loader reproduces exactly that walk.
 
+mod constants;
 pub mod python;
 pub mod sql;
 

@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use super::constants::Resolver;
 use crate::error::ScriptError;
 use crate::revision::{Body, Revision};
 
@@ -24,9 +25,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
     check_conditional_assignments(&all_lines).map_err(|(line, message)| fail(line, message))?;
     let lines: Vec<Line> = all_lines.into_iter().filter(|l| !l.indented).collect();
 
+    let resolver = Resolver::new(path, &lines);
     let mut facts = Facts::default();
     for line in &lines {
-        facts.take(&line.tokens).map_err(|message| fail(line.number, message))?;
+        facts.take(&line.tokens, &resolver).map_err(|message| fail(line.number, message))?;
     }
     let Some(id) = facts.revision else { return Ok(None) };
     let id = id.into_iter().next().unwrap_or_default();
@@ -62,17 +64,17 @@ const TRACKED: [&str; 4] = ["revision", "down_revision", "branch_labels", "depen
 
 impl Facts {
     /// Reads one top-level logical line; lines that assign nothing we track are skipped.
-    fn take(&mut self, tokens: &[Token]) -> Result<(), String> {
+    fn take(&mut self, tokens: &[Token], resolver: &Resolver) -> Result<(), String> {
         if let Some((targets, value)) = unpacking(tokens) {
-            return self.take_unpacked(&targets, value);
+            return self.take_unpacked(&targets, value, resolver);
         }
         let Some(Token::Name(name)) = tokens.first() else { return Ok(()) };
         let Some(value) = assigned_value(&tokens[1..]) else { return Ok(()) };
-        self.assign(name, value)
+        self.assign(name, value, resolver)
     }
 
     /// `revision, down_revision = "a", "b"`: one value per target.
-    fn take_unpacked(&mut self, targets: &[String], value: &[Token]) -> Result<(), String> {
+    fn take_unpacked(&mut self, targets: &[String], value: &[Token], resolver: &Resolver) -> Result<(), String> {
         if !targets.iter().any(|t| TRACKED.contains(&t.as_str())) {
             return Ok(());
         }
@@ -86,12 +88,12 @@ impl Facts {
             ));
         }
         for (target, item) in targets.iter().zip(items) {
-            self.assign(target, item)?;
+            self.assign(target, item, resolver)?;
         }
         Ok(())
     }
 
-    fn assign(&mut self, name: &str, value: &[Token]) -> Result<(), String> {
+    fn assign(&mut self, name: &str, value: &[Token], resolver: &Resolver) -> Result<(), String> {
         let slot = match name {
             "revision" => &mut self.revision,
             "down_revision" => &mut self.down_revision,
@@ -99,9 +101,7 @@ impl Facts {
             "depends_on" => &mut self.depends_on,
             _ => return Ok(()),
         };
-        let values = literal(value).ok_or_else(|| {
-            format!("cannot read `{name}` statically: its value is not a string, None, or a tuple or list of strings")
-        })?;
+        let values = literal(value, resolver).map_err(|reason| format!("cannot read `{name}` statically: {reason}"))?;
         if name == "revision" && values.len() != 1 {
             return Err("`revision` must be one string".to_string());
         }
@@ -214,8 +214,10 @@ fn assigned_value(rest: &[Token]) -> Option<&[Token]> {
     }
 }
 
-/// `None`, a string, or a (possibly bracketed) tuple or list of strings.
-fn literal(tokens: &[Token]) -> Option<Vec<String>> {
+/// `None`, a string, or a (possibly bracketed) tuple or list of strings; a
+/// dotted name stands for a string constant of an imported module.
+fn literal(tokens: &[Token], resolver: &Resolver) -> Result<Vec<String>, String> {
+    const NOT_LITERAL: &str = "its value is not a string, None, or a tuple or list of strings";
     let inner = match (tokens.first(), tokens.last()) {
         (Some(Token::Op('(')), Some(Token::Op(')'))) | (Some(Token::Op('[')), Some(Token::Op(']'))) => {
             &tokens[1..tokens.len() - 1]
@@ -225,23 +227,50 @@ fn literal(tokens: &[Token]) -> Option<Vec<String>> {
     let bare_none = |t: &[Token]| matches!(t, [Token::Name(none)] if none == "None");
     let parenthesized = matches!(tokens.first(), Some(Token::Op('(')));
     if bare_none(tokens) || (parenthesized && bare_none(inner)) {
-        return Some(Vec::new());
+        return Ok(Vec::new());
     }
     let mut values = Vec::new();
     let mut expect_item = true;
-    for token in inner {
-        match token {
+    let mut i = 0;
+    while i < inner.len() {
+        match &inner[i] {
             Token::Str(text) if expect_item => {
                 values.push(text.clone());
                 expect_item = false;
             }
             // Adjacent literals concatenate, as in Python.
-            Token::Str(text) => values.last_mut()?.push_str(text),
+            Token::Str(text) => values.last_mut().ok_or(NOT_LITERAL)?.push_str(text),
+            Token::Name(_) if expect_item => {
+                let (parts, next) = dotted_name(inner, i);
+                if !matches!(inner.get(next), None | Some(Token::Op(','))) {
+                    return Err(NOT_LITERAL.to_string()); // a call, an operator: computed when Python runs
+                }
+                values.push(resolver.resolve(&parts)?);
+                expect_item = false;
+                i = next;
+                continue;
+            }
             Token::Op(',') if !expect_item => expect_item = true,
-            _ => return None,
+            _ => return Err(NOT_LITERAL.to_string()),
         }
+        i += 1;
     }
-    Some(values)
+    Ok(values)
+}
+
+/// The dotted name `a.b.c` starting at `start`, and the index after it.
+fn dotted_name(tokens: &[Token], start: usize) -> (Vec<String>, usize) {
+    let mut parts = Vec::new();
+    let mut i = start;
+    while let Some(Token::Name(part)) = tokens.get(i) {
+        parts.push(part.clone());
+        i += 1;
+        if tokens.get(i) != Some(&Token::Op('.')) || !matches!(tokens.get(i + 1), Some(Token::Name(_))) {
+            break;
+        }
+        i += 1;
+    }
+    (parts, i)
 }
 
 /// Alembic's message is the docstring's first paragraph; its `Create Date:` line is kept.
@@ -255,7 +284,7 @@ fn read_docstring(doc: &str) -> (String, Option<String>) {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
+pub(super) enum Token {
     Name(String),
     Str(String),
     Op(char),
@@ -264,14 +293,14 @@ enum Token {
 
 /// A logical line: its 1-based line number, whether it is indented (a function
 /// body, an `if` block), and its tokens.
-struct Line {
-    number: usize,
-    indented: bool,
-    tokens: Vec<Token>,
+pub(super) struct Line {
+    pub number: usize,
+    pub indented: bool,
+    pub tokens: Vec<Token>,
 }
 
 /// The module's logical lines. Errors carry the line number.
-fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
+pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
     let chars: Vec<char> = text.chars().collect();
     let mut lines = Vec::new();
     let mut tokens = Vec::new();
