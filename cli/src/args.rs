@@ -24,6 +24,10 @@ pub struct Global {
     /// `*` and `?` globs. Default: every database and fleet.
     #[arg(short = 'd', long = "database", global = true)]
     pub databases: Vec<String>,
+    /// An Alembic config section (`alembic.ini` environments, Alembic's `-n`):
+    /// selects that database, `alembic` being `default`.
+    #[arg(short = 'n', long = "name", global = true)]
+    pub name: Option<String>,
     /// How many targets run at once.
     #[arg(long, global = true)]
     pub jobs: Option<usize>,

@@ -28,8 +28,11 @@ impl Context {
     /// Loads the config; nothing is connected yet.
     pub fn load(global: &Global) -> Result<Context> {
         let config = retort_config::load(&global.config, &Overrides { jobs: global.jobs })?;
-        let ctx =
-            Context { config, patterns: global.databases.clone(), shard: global.shard, graphs: Default::default() };
+        let mut patterns = global.databases.clone();
+        if let Some(section) = &global.name {
+            patterns.push(if section == "alembic" { "default".to_string() } else { section.clone() });
+        }
+        let ctx = Context { config, patterns, shard: global.shard, graphs: Default::default() };
         ctx.check_patterns()?;
         Ok(ctx)
     }

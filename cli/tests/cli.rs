@@ -396,3 +396,33 @@ fn show_prints_transactional_and_depends_on() {
     let (_, doc) = p.json(&["-d", "default", "show", "ffff00000001"]);
     assert_eq!(doc["targets"][0]["revisions"][0]["transactional"], false, "{doc}");
 }
+
+/// `retort -c alembic.ini` on a project made by the real `alembic init`: the graph
+/// commands read its `.py` revisions, `stamp` writes Alembic's `alembic_version`
+/// table, and Alembic reads back what retort wrote.
+#[test]
+fn an_alembic_ini_is_a_retort_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let alembic = |args: &[&str]| {
+        let out = Command::new("python3").args(["-m", "alembic"]).args(args).current_dir(dir.path()).output().unwrap();
+        assert!(out.status.success(), "alembic {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    alembic(&["init", "migrations"]);
+    let ini = std::fs::read_to_string(dir.path().join("alembic.ini")).unwrap();
+    let ini: String = ini
+        .lines()
+        .map(|l| if l.starts_with("sqlalchemy.url") { "sqlalchemy.url = sqlite:///app.db" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.path().join("alembic.ini"), ini).unwrap();
+    alembic(&["revision", "-m", "first", "--rev-id", "aaaa00000001"]);
+    alembic(&["revision", "-m", "second", "--rev-id", "bbbb00000002"]);
+    let out = run_in(dir.path(), &["-c", "alembic.ini", "heads"]);
+    assert_eq!(text(&out.stdout), "bbbb00000002 (head)\n", "{}", text(&out.stderr));
+    let out = run_in(dir.path(), &["stamp", "head", "-c", "alembic.ini", "--name", "alembic"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(alembic(&["current"]).contains("bbbb00000002 (head)"), "Alembic reads retort's alembic_version row");
+    let out = run_in(dir.path(), &["-c", "alembic.ini", "-n", "nope", "current"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown section is bad usage");
+}

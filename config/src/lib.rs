@@ -7,7 +7,12 @@
 //! tenants whose targets are named `<fleet>:<tenant>`. Relative paths
 //! (`script_location`, SQLite files) are resolved against the config file's
 //! folder, so retort behaves the same from any working directory.
+//!
+//! An `alembic.ini` or a `pyproject.toml` with `[tool.alembic]` may stand in for
+//! `retort.toml` ([`alembic`]).
 #![forbid(unsafe_code)]
+
+pub mod alembic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -184,11 +189,30 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
         let key = key.as_str().to_ascii_lowercase();
         !NOT_CONFIG.contains(&key.as_str()) && !key.starts_with("test_")
     });
-    let figment = Figment::new().merge(Toml::file_exact(path)).merge(env);
+    let figment = Figment::new().merge(file_provider(path)?).merge(env);
     let raw: RawConfig = figment.extract().map_err(|e| ConfigError::Invalid(one_line(&e)))?;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let base_dir = absolute.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     validate(raw, path, base_dir, overrides)
+}
+
+/// The config file as figment reads it: `retort.toml` itself, or the equivalent of
+/// an Alembic config.
+fn file_provider(path: &Path) -> Result<figment::providers::Data<Toml>, ConfigError> {
+    let invalid = |m: String| ConfigError::Invalid(format!("{}: {m}", path.display()));
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let is_ini = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("ini"));
+    if is_ini {
+        let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+        return Ok(Toml::string(&alembic::ini_to_toml(&absolute, &text).map_err(invalid)?));
+    }
+    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+        let tool: alembic::PyProjectAlembic = Figment::from(Toml::file_exact(path))
+            .extract_inner("tool.alembic")
+            .map_err(|e| invalid(format!("[tool.alembic]: {}", one_line(&e))))?;
+        return Ok(Toml::string(&alembic::pyproject_to_toml(&absolute, &tool).map_err(invalid)?));
+    }
+    Ok(Toml::file_exact(path))
 }
 
 /// figment's errors, one line, with any URL password in a quoted value masked.
