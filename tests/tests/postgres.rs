@@ -144,6 +144,52 @@ async fn invalid_index_from_a_failed_build_is_dropped_before_the_retry() {
     db.drop_database().await;
 }
 
+/// The index lives in its table's schema: an unqualified index name on a
+/// schema-qualified table is found there, and its INVALID leftover dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_index_in_the_tables_schema_is_dropped_before_the_retry() {
+    let db = fresh().await;
+    let mut conn = db.connect().await;
+    conn.execute("CREATE SCHEMA s1").await.unwrap();
+    conn.execute("CREATE TABLE s1.dup (v integer)").await.unwrap();
+    conn.execute("INSERT INTO s1.dup VALUES (1), (1), (2)").await.unwrap();
+    let body = "CREATE UNIQUE INDEX CONCURRENTLY ux_s1 ON s1.dup(v);";
+    write_revision(&db.scripts(), "aaaa00000001", &[], "-- Transactional: false", body, "DROP INDEX s1.ux_s1;");
+    let report = upgrade(conn.as_mut(), &db, &table(), &RunOptions::default()).await;
+    assert!(report.error.is_some(), "duplicates make the build fail");
+    let valid = "SELECT indisvalid::text FROM pg_index WHERE indexrelid = to_regclass('s1.ux_s1')";
+    assert_eq!(one(conn.as_mut(), valid).await.as_deref(), Some("false"));
+    conn.execute("DELETE FROM s1.dup WHERE ctid = (SELECT min(ctid) FROM s1.dup WHERE v = 1)").await.unwrap();
+    let report = upgrade(conn.as_mut(), &db, &table(), &RunOptions::default()).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(report.notes.iter().any(|n| n.contains("dropped INVALID index s1.ux_s1")), "{:?}", report.notes);
+    assert_eq!(one(conn.as_mut(), valid).await.as_deref(), Some("true"));
+    conn.close().await.unwrap();
+    db.drop_database().await;
+}
+
+/// An interrupted `REINDEX CONCURRENTLY` leaves an INVALID `<index>_ccnew` copy;
+/// it is dropped before the statement runs again, so none is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_reindex_copies_are_dropped_before_the_retry() {
+    let db = fresh().await;
+    let mut conn = db.connect().await;
+    conn.execute("CREATE TABLE r (v integer)").await.unwrap();
+    conn.execute("INSERT INTO r VALUES (1), (1), (2)").await.unwrap();
+    conn.execute("CREATE INDEX ix_r ON r (v)").await.unwrap();
+    // What an interrupted REINDEX leaves: an INVALID copy named <index>_ccnew.
+    assert!(conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_r_ccnew ON r (v)").await.is_err());
+    let body = "REINDEX INDEX CONCURRENTLY ix_r;";
+    write_revision(&db.scripts(), "aaaa00000001", &[], "-- Transactional: false", body, "");
+    let report = upgrade(conn.as_mut(), &db, &table(), &RunOptions::default()).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(report.notes.iter().any(|n| n.contains("dropped INVALID index public.ix_r_ccnew")), "{:?}", report.notes);
+    let invalid = one(conn.as_mut(), "SELECT COUNT(*)::text FROM pg_index WHERE NOT indisvalid").await;
+    assert_eq!(invalid.as_deref(), Some("0"));
+    conn.close().await.unwrap();
+    db.drop_database().await;
+}
+
 async fn locked_table_scenario(db: &TestDb, hold_for: Duration, retries: u32) -> Report {
     let mut holder = db.connect().await;
     holder.execute("CREATE TABLE IF NOT EXISTS busy (id integer)").await.unwrap();

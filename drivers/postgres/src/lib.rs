@@ -332,6 +332,45 @@ impl PgConn {
         Some(format!("pid {pid}, application '{app}', connected since {since}"))
     }
 
+    /// `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] <name> ON [ONLY] <table>`:
+    /// the index as `to_regclass` reads it. An index lives in its table's schema, so
+    /// an unqualified name takes the table's schema when the table has one.
+    fn concurrent_index(statement: &str) -> Option<String> {
+        let mut words = statement.split_whitespace();
+        let name = Self::concurrent_index_name(statement)?;
+        if name.contains('.') {
+            return Some(name);
+        }
+        words.find(|w| w.eq_ignore_ascii_case("ON"))?;
+        let mut table = words.next()?;
+        if table.eq_ignore_ascii_case("ONLY") {
+            table = words.next()?;
+        }
+        let table = table.split('(').next().unwrap_or_default();
+        Some(match table.rsplit_once('.') {
+            Some((schema, _)) => format!("{schema}.{name}"),
+            None => name,
+        })
+    }
+
+    /// `REINDEX [(...)] INDEX|TABLE CONCURRENTLY <name>`: whether it names an index
+    /// (else a table), and the name.
+    fn concurrent_reindex(statement: &str) -> Option<(bool, String)> {
+        let mut words = statement.split_whitespace().map(|w| (w, w.to_ascii_uppercase()));
+        if words.next()?.1 != "REINDEX" {
+            return None;
+        }
+        let mut word = words.next()?;
+        while word.0.starts_with('(') || (!word.1.starts_with("INDEX") && !word.1.starts_with("TABLE")) {
+            word = words.next()?; // options in parentheses
+        }
+        let index = word.1 == "INDEX";
+        if words.next()?.1 != "CONCURRENTLY" {
+            return None;
+        }
+        Some((index, words.next()?.0.trim_end_matches(';').to_string()))
+    }
+
     /// `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] <name>`: the index name.
     fn concurrent_index_name(statement: &str) -> Option<String> {
         let mut words = statement.split_whitespace();
@@ -353,6 +392,31 @@ impl PgConn {
             name = next_upper()?;
         }
         (name.1 != "ON").then_some(name.0)
+    }
+}
+
+impl PgConn {
+    /// An interrupted `REINDEX CONCURRENTLY` leaves INVALID `<index>_ccnew` copies
+    /// on the table; they are dropped before the statement runs again.
+    async fn drop_invalid_reindex_copies(&mut self, is_index: bool, name: &str) -> Result<Option<String>, DriverError> {
+        let table = if is_index {
+            "(SELECT indrelid FROM pg_index WHERE indexrelid = to_regclass($1))"
+        } else {
+            "to_regclass($1)"
+        };
+        let sql = format!(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE NOT i.indisvalid AND i.indrelid = {table} AND c.relname ~ '_ccnew[0-9]*$'"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(name).fetch_all(&mut self.conn).await.map_err(sql_error)?;
+        let copies: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>(0).ok()).collect();
+        for copy in &copies {
+            self.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {copy}")).await?;
+        }
+        Ok((!copies.is_empty()).then(|| {
+            format!("dropped INVALID index {} left by an interrupted REINDEX CONCURRENTLY", copies.join(", "))
+        }))
     }
 }
 
@@ -405,7 +469,10 @@ impl Connection for PgConn {
     }
 
     async fn repair_before(&mut self, statement: &str) -> Result<Option<String>, DriverError> {
-        let Some(name) = Self::concurrent_index_name(statement) else { return Ok(None) };
+        if let Some((is_index, name)) = Self::concurrent_reindex(statement) {
+            return self.drop_invalid_reindex_copies(is_index, &name).await;
+        }
+        let Some(name) = Self::concurrent_index(statement) else { return Ok(None) };
         let invalid = sqlx::query("SELECT 1 FROM pg_index i WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid")
             .bind(&name)
             .fetch_optional(&mut self.conn)
@@ -446,6 +513,15 @@ mod tests {
         assert_eq!(name("create unique index concurrently if not exists \"Ix\" on t (a)").as_deref(), Some("\"Ix\""));
         assert_eq!(name("CREATE INDEX CONCURRENTLY ON t (a)"), None);
         assert_eq!(name("CREATE INDEX ix ON t (a)"), None);
+        let index = |s: &str| PgConn::concurrent_index(s);
+        assert_eq!(index("CREATE INDEX CONCURRENTLY ix ON s1.items(slow(b))").as_deref(), Some("s1.ix"));
+        assert_eq!(index("CREATE INDEX CONCURRENTLY ix ON ONLY \"S\".t (a)").as_deref(), Some("\"S\".ix"));
+        assert_eq!(index("CREATE INDEX CONCURRENTLY s2.ix ON t (a)").as_deref(), Some("s2.ix"));
+        assert_eq!(index("CREATE INDEX CONCURRENTLY ix ON t (a)").as_deref(), Some("ix"));
+        let reindex = |s: &str| PgConn::concurrent_reindex(s);
+        assert_eq!(reindex("REINDEX INDEX CONCURRENTLY ix_mid"), Some((true, "ix_mid".into())));
+        assert_eq!(reindex("reindex (verbose) table concurrently s.t"), Some((false, "s.t".into())));
+        assert_eq!(reindex("REINDEX INDEX ix"), None);
     }
 
     #[test]
