@@ -91,6 +91,8 @@ fn a_progress_row_that_no_longer_fits_is_refused_then_resolved() {
     let out = retort(dir.path(), &["resolve", "r2aaaaaaaaaa", "--applied"]);
     assert_eq!(out.status.code(), Some(1), "no statement is in flight: {}", text(&out));
     assert!(text(&out).contains("has no statement whose outcome is unknown"), "{}", text(&out));
+    let out = retort(dir.path(), &["resolve", "heads", "--abandon"]);
+    assert_eq!(out.status.code(), Some(1), "a symbolic spec is refused: {}", text(&out));
     let out = retort(dir.path(), &["resolve", "--abandon", "r2aaaaaaaaaa"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("statements 1-2 ran and stay applied"), "{}", text(&out));
@@ -102,8 +104,55 @@ fn a_progress_row_that_no_longer_fits_is_refused_then_resolved() {
 }
 
 #[test]
-fn downgrade_and_stamp_clear_the_progress_they_move_past() {
-    for moves in [&["downgrade", "base"][..], &["stamp", "base"], &["stamp", "--purge", "base"]] {
+fn a_downgrade_refuses_to_move_beneath_a_part_way_upgrade() {
+    let dir = project();
+    stop_part_way(dir.path());
+    let out = retort(dir.path(), &["downgrade", "base"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("upgrade r2aaaaaaaaaa stopped part-way (2 of its statements done)"), "{}", text(&out));
+    assert!(text(&out).contains("resolve r2aaaaaaaaaa --abandon"), "{}", text(&out));
+    assert!(sql(dir.path(), "SELECT name FROM sqlite_master WHERE name = 't1'").len() == 1, "nothing was downgraded");
+    assert!(retort(dir.path(), &["resolve", "r2aaaaaaaaaa", "--abandon"]).status.success());
+    let out = retort(dir.path(), &["downgrade", "base"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn an_upgrade_refuses_to_leave_a_part_way_downgrade() {
+    let dir = project();
+    sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
+    assert!(retort(dir.path(), &["upgrade", "heads"]).status.success());
+    sql(dir.path(), "DROP TABLE t2a"); // r2's downgrade then fails at its second statement
+    let out = retort(dir.path(), &["downgrade", "r1aaaaaaaaaa"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = retort(dir.path(), &["upgrade", "heads"]);
+    assert_eq!(out.status.code(), Some(1), "a half-downgraded r2 is not 'at heads': {}", text(&out));
+    assert!(
+        text(&out).contains("downgrade r2aaaaaaaaaa stopped part-way (1 of its statements done)"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("downgrade r2aaaaaaaaaa-1"), "{}", text(&out));
+    sql(dir.path(), "CREATE TABLE t2a (id INTEGER)");
+    assert!(retort(dir.path(), &["downgrade", "r2aaaaaaaaaa-1"]).status.success(), "finishing it works");
+    assert!(retort(dir.path(), &["upgrade", "heads"]).status.success());
+}
+
+#[test]
+fn json_reports_the_part_way_state_a_run_left() {
+    let dir = project();
+    let out = retort(dir.path(), &["upgrade", "heads", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["part_way"][0]["revision"], "r2aaaaaaaaaa", "{doc}");
+    sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
+    let out = retort(dir.path(), &["upgrade", "heads", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"][0]["part_way"], serde_json::json!([]), "finished: {doc}");
+}
+
+#[test]
+fn stamp_clears_the_progress_it_moves_past() {
+    for moves in [&["stamp", "base"][..], &["stamp", "--purge", "base"]] {
         let dir = project();
         stop_part_way(dir.path());
         let out = retort(dir.path(), moves);

@@ -166,8 +166,9 @@ fn print_summary(outcomes: &[Outcome]) {
         _ => String::new(),
     };
     outln!(
-        "{} targets: {} ok, {} failed, {} skipped{interrupted}; {} revisions applied",
+        "{} target{}: {} ok, {} failed, {} skipped{interrupted}; {} revisions applied",
         s["targets"],
+        if s["targets"] == 1 { "" } else { "s" },
         s["ok"],
         s["failed"],
         s["skipped"],

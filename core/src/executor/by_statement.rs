@@ -9,7 +9,7 @@
 //! runs it again — and only where the catalog cannot tell does it stop and name
 //! `retort resolve`. See `docs/crash-safety.md`.
 
-use super::{FailedAt, Resolution, Run, RunError, file_line, revision_statements, statements};
+use super::{FailedAt, Resolution, Run, RunError, file_line, first_statements, revision_statements, statements};
 use crate::driver::Presence;
 use crate::graph::Graph;
 use crate::plan::Step;
@@ -49,7 +49,7 @@ impl Run<'_> {
             if let Err(error) = ran {
                 let cut_short = self.options.interrupt.is_triggered() && !matches!(error, RunError::Interrupted(_));
                 return Err(if cut_short {
-                    RunError::Interrupted(interrupted_at(step, i, statements.len()))
+                    RunError::Interrupted(cancelled_at(step, i, statements.len()))
                 } else {
                     error
                 });
@@ -133,13 +133,15 @@ impl Run<'_> {
             }
             Some(_) => return Err(changed()),
         };
-        if resume_at > 0 {
+        let what = format!("{} {}", step.direction.verb(), step.revision);
+        if resume_at > 0 && resume_at == statements.len() {
+            self.note(format!("{what}: all its statements were completed by an earlier run; recording it as done"));
+        } else if resume_at > 0 {
             self.note(format!(
-                "{} {}: resuming at statement {} of {}; statements 1-{resume_at} were completed by an earlier run",
-                step.direction.verb(),
-                step.revision,
+                "{what}: resuming at statement {} of {}; {} completed by an earlier run",
                 resume_at + 1,
-                statements.len()
+                statements.len(),
+                first_statements(resume_at)
             ));
         }
         Ok(resume_at)
@@ -225,6 +227,12 @@ impl Run<'_> {
     pub(super) async fn resolve(&mut self, graph: &Graph, spec: &str, how: Resolution) -> Result<(), RunError> {
         let index = graph.resolve_one(spec)?.ok_or_else(|| RunError::Refused(format!("`{spec}` names no revision")))?;
         let revision = graph.revision(index).id.clone();
+        if !revision.starts_with(spec) {
+            // Recording an outcome by `heads` or a label would be a guess about which.
+            return Err(RunError::Refused(format!(
+                "name the part-way revision by its id or a prefix of it, not `{spec}` ({revision})"
+            )));
+        }
         let table = self.dialect.table_name(&self.table.progress());
         let Some(recorded) = self.progress.iter().find(|p| p.revision == revision).cloned() else {
             return Err(RunError::Refused(format!(
@@ -239,7 +247,7 @@ impl Run<'_> {
                 self.progress_table().delete(self.conn, &revision).await?;
                 let stays = match recorded.done {
                     0 => String::new(),
-                    n => format!("; statements 1-{n} ran and stay applied (undo them by hand if needed)"),
+                    n => format!("; {} ran and stay applied (undo them by hand if needed)", first_statements(n)),
                 };
                 self.note(format!("abandoned the part-way {what}{stays}; the next run starts it at statement 1"));
             }
@@ -264,15 +272,31 @@ impl Run<'_> {
     }
 }
 
-/// Why a revision stopped at statement `i` (0-based) after an interrupt.
+/// Why a revision stopped before statement `i` (0-based) after an interrupt.
 fn interrupted_at(step: &Step, i: usize, total: usize) -> String {
     let verb = step.direction.verb();
     match i {
         0 => format!("before the first statement of {verb} {}", step.revision),
         _ => format!(
-            "after statement {i} of {total} of {verb} {}: statements 1-{i} are recorded, the next run resumes at statement {}",
+            "after statement {i} of {total} of {verb} {}: {} recorded, the next run resumes at statement {}",
             step.revision,
+            first_statements(i),
             i + 1
         ),
     }
+}
+
+/// Why a revision stopped when its statement `i` (0-based) was cancelled.
+fn cancelled_at(step: &Step, i: usize, total: usize) -> String {
+    let recorded = match i {
+        0 => String::new(),
+        _ => format!("{} recorded, ", first_statements(i)),
+    };
+    format!(
+        "during statement {} of {total} of {} {} (cancelled on the server): {recorded}the next run resumes at statement {}",
+        i + 1,
+        step.direction.verb(),
+        step.revision,
+        i + 1
+    )
 }

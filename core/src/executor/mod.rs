@@ -132,7 +132,7 @@ pub enum RunError {
     #[error("{at}; {ran}, a re-run resumes at statement {statement}: {source}", ran = .at.ran(), statement = .at.statement)]
     StepPartial { at: FailedAt, source: DriverError },
     #[error(
-        "revision {revision} changed since a run stopped part-way through it ({done} statements done); restore the file, or forget that run with `retort -d {target} resolve {revision} --abandon`"
+        "revision {revision} changed since a run stopped part-way through it ({done} of its statements done); restore the file, or forget that run with `retort -d {target} resolve {revision} --abandon`"
     )]
     ChangedSincePartial { revision: String, done: usize, target: String },
     #[error(
@@ -141,7 +141,7 @@ pub enum RunError {
     )]
     OutcomeUnknown { at: FailedAt, target: String },
     #[error(
-        "{table} records {verb} {revision} as part-way ({done} statements done), but the version table is at {at}, from which {revision} is not next, so that record cannot be trusted; if its statements were undone by hand, run `retort -d {target} resolve {revision} --abandon`, else `retort stamp` the version table back to where {revision} starts",
+        "{table} records {verb} {revision} as part-way ({done} of its statements done), but the version table is at {at}, from which {revision} is not next, so that record cannot be trusted; if its statements were undone by hand, run `retort -d {target} resolve {revision} --abandon`, else `retort stamp` the version table back to where {revision} starts",
         verb = .direction.verb(), at = rows_text(.rows)
     )]
     ProgressMisfit {
@@ -157,6 +157,8 @@ pub enum RunError {
         .heads.join(" ")
     )]
     BadVersionRows { table: String, descendant: String, ancestor: String, heads: Vec<String>, target: String },
+    #[error("{part} and this command would leave its statements applied beneath the version rows; {advice}")]
+    LeavesPartWay { part: String, advice: String },
     #[error("version table {table}: expected one row '{id}', found {found}; another runner may have changed it")]
     VersionRow { table: String, id: String, found: u64 },
     #[error("interrupted {0}")]
@@ -214,7 +216,7 @@ impl FailedAt {
     fn ran(&self) -> String {
         match self.statement {
             1 => "no statement ran".to_string(),
-            n => format!("statements 1-{} ran and stay applied (no transaction)", n - 1),
+            n => format!("{} ran and stay applied (no transaction)", first_statements(n - 1)),
         }
     }
 }
@@ -232,6 +234,11 @@ impl std::fmt::Display for FailedAt {
             self.line
         )
     }
+}
+
+/// `statement 1` or `statements 1-n`.
+fn first_statements(n: usize) -> String {
+    if n == 1 { "statement 1".to_string() } else { format!("statements 1-{n}") }
 }
 
 /// The file line of a statement whose body starts on `body_line` (0: unknown).
@@ -286,7 +293,8 @@ pub struct Report {
     pub steps: Vec<AppliedStep>,
     /// Things worth knowing that are not errors (a resumed revision, a repair).
     pub notes: Vec<String>,
-    /// Revisions left part-way, as found before the run.
+    /// Revisions left part-way: as a writing run left them (as found, if it could
+    /// not read them back), or as `current` found them.
     pub part_way: Vec<PartWay>,
     /// Why the run stopped early, if it did.
     pub error: Option<RunError>,
@@ -415,7 +423,7 @@ impl<'a> Run<'a> {
         if let Action::Resolve { revision, how } = action {
             return self.resolve(graph, revision, *how).await;
         }
-        self.settle_recorded_progress(graph, matches!(action, Action::Upgrade(_))).await?;
+        self.settle_recorded_progress(graph, action, &plan).await?;
         if existing.is_none() {
             self.conn.execute(&self.dialect.create_version_table(self.table)).await?;
         }
@@ -426,8 +434,13 @@ impl<'a> Run<'a> {
         if result.is_ok() && matches!(action, Action::Downgrade(_) | Action::Stamp { .. }) {
             self.clear_moved_past(graph, &plan.heads_after).await?;
         }
-        if result.is_ok() && (progress_table_found || plan.steps.iter().any(|s| self.by_statement(s))) {
+        let progress_touched = progress_table_found || plan.steps.iter().any(|s| self.by_statement(s));
+        if result.is_ok() && progress_touched {
             self.progress_table().drop_if_empty(self.conn).await?;
+        }
+        if progress_touched && let Ok(left) = self.progress_table().read(self.conn).await {
+            let left = left.unwrap_or_default();
+            self.report.part_way = left.iter().filter_map(|p| self.part_way(graph, p)).collect();
         }
         // After a failure the connection may be gone; the step's error matters more.
         match driver::read_versions(self.conn, self.dialect, self.table).await {
@@ -480,11 +493,14 @@ impl<'a> Run<'a> {
 
     /// Deletes progress rows the version table shows finished; an upgrade refuses
     /// rows that do not fit the version rows (a downgrade or stamp clears them after
-    /// it moved, see [`Run::clear_moved_past`]).
-    async fn settle_recorded_progress(&mut self, graph: &Graph, refuse_misfits: bool) -> Result<(), RunError> {
+    /// it moved, see [`Run::clear_moved_past`]). A part-way revision whose
+    /// statements ran is never left behind silently: an upgrade refuses a part-way
+    /// downgrade, and a downgrade refuses to move beneath a part-way upgrade.
+    async fn settle_recorded_progress(&mut self, graph: &Graph, action: &Action, plan: &Plan) -> Result<(), RunError> {
+        let upgrading = matches!(action, Action::Upgrade(_));
         for recorded in self.progress.clone() {
             match progress::fits(graph, &self.report.before, &recorded) {
-                Fit::Fits => {}
+                Fit::Fits => self.refuse_leaving_part_way(graph, action, plan, &recorded)?,
                 Fit::Stale => {
                     self.progress_table().delete(self.conn, &recorded.revision).await?;
                     self.progress.retain(|p| p.revision != recorded.revision);
@@ -494,7 +510,7 @@ impl<'a> Run<'a> {
                         recorded.revision
                     ));
                 }
-                Fit::Misfit if refuse_misfits => {
+                Fit::Misfit if upgrading => {
                     return Err(RunError::ProgressMisfit {
                         table: self.dialect.table_name(&self.table.progress()),
                         revision: recorded.revision,
@@ -510,6 +526,43 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Refuses a run that would leave `recorded` part-way with its statements applied
+    /// while the version rows move on (a stamp may: it says where the database is).
+    fn refuse_leaving_part_way(
+        &self,
+        graph: &Graph,
+        action: &Action,
+        plan: &Plan,
+        recorded: &Progress,
+    ) -> Result<(), RunError> {
+        let ran = recorded.done > 0 || recorded.running.is_some();
+        let resumed = plan.steps.iter().any(|s| s.revision == recorded.revision && s.direction == recorded.direction);
+        if !ran || resumed {
+            return Ok(());
+        }
+        let (verb, revision, target) = (recorded.direction.verb(), &recorded.revision, &self.options.target);
+        let advice = match (action, recorded.direction) {
+            (Action::Upgrade(_), Direction::Down) => {
+                format!(
+                    "finish it with `retort -d {target} downgrade {revision}-1`, or undo its statements by hand and run `retort -d {target} resolve {revision} --abandon`"
+                )
+            }
+            (Action::Downgrade(_), Direction::Up)
+                if progress::fits(graph, &plan.heads_after, recorded) != Fit::Fits =>
+            {
+                format!(
+                    "finish it with `retort -d {target} upgrade {revision}` first, or undo its statements by hand and run `retort -d {target} resolve {revision} --abandon`"
+                )
+            }
+            _ => return Ok(()),
+        };
+        let done = recorded.done;
+        Err(RunError::LeavesPartWay {
+            part: format!("{verb} {revision} stopped part-way ({done} of its statements done)"),
+            advice,
+        })
+    }
+
     /// After a downgrade or stamp: progress of revisions the version rows no
     /// longer lead to is cleared, saying what stays applied.
     async fn clear_moved_past(&mut self, graph: &Graph, rows: &[String]) -> Result<(), RunError> {
@@ -521,7 +574,7 @@ impl<'a> Run<'a> {
             self.progress.retain(|p| p.revision != recorded.revision);
             let stays = match recorded.done {
                 0 => "none of its statements had run".to_string(),
-                n => format!("statements 1-{n} of it ran and stay applied"),
+                n => format!("{} of it ran and stay applied", first_statements(n)),
             };
             self.note(format!(
                 "cleared the recorded progress of {} {} ({stays}): the version table no longer leads to it",
