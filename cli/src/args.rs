@@ -125,6 +125,9 @@ pub struct RevisionArgs {
     /// Mark the revision `Transactional: false` (e.g. CREATE INDEX CONCURRENTLY).
     #[arg(long = "no-transaction")]
     pub no_transaction: bool,
+    /// Write the file into this one of the history's version locations.
+    #[arg(long = "version-path")]
+    pub version_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -426,3 +426,25 @@ fn an_alembic_ini_is_a_retort_config() {
     let out = run_in(dir.path(), &["-c", "alembic.ini", "-n", "nope", "current"]);
     assert_eq!(out.status.code(), Some(2), "an unknown section is bad usage");
 }
+
+#[test]
+fn revision_version_path_must_be_a_version_location() {
+    let p = Project::init();
+    let out =
+        p.retort(&["-d", "default", "revision", "-m", "Größe ändern", "--version-path", "migrations/default/versions"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let made: Vec<String> = std::fs::read_dir(p.path("migrations/default/versions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with("_größe_ändern.sql"))
+        .collect();
+    assert_eq!(made.len(), 1, "slugged as Alembic does: {made:?}");
+    std::fs::create_dir_all(p.path("elsewhere")).unwrap();
+    let out = p.retort(&["-d", "default", "revision", "-m", "x", "--version-path", "elsewhere"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--version-path elsewhere is not one of the version locations"),
+        "{}",
+        text(&out.stderr)
+    );
+}

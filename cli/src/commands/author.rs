@@ -23,9 +23,32 @@ pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
         rev_id: args.rev_id.clone(),
         transactional: !args.no_transaction,
     };
-    let dir = db.version_locations[0].clone();
+    let dir = match &args.version_path {
+        None => db.version_locations[0].clone(),
+        Some(path) => version_path(&db, path)?,
+    };
     let rev = author::new_revision(&graph, &request, &dir).with_context(|| format!("database `{}`", db.name))?;
     write(global, &rev)
+}
+
+/// `--version-path`: must name one of the history's version locations, as in Alembic.
+fn version_path(db: &retort_config::Database, path: &std::path::Path) -> Result<std::path::PathBuf> {
+    let wanted = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let same = |location: &std::path::PathBuf| {
+        location.canonicalize().ok().zip(wanted.canonicalize().ok()).is_some_and(|(a, b)| a == b)
+    };
+    match db.version_locations.iter().find(|l| same(l)) {
+        Some(location) => Ok(location.clone()),
+        None => {
+            let known: Vec<String> = db.version_locations.iter().map(|l| l.display().to_string()).collect();
+            anyhow::bail!(
+                "--version-path {} is not one of the version locations of `{}` ({})",
+                path.display(),
+                db.name,
+                known.join(", ")
+            )
+        }
+    }
 }
 
 /// `retort merge [revs...] -m ...`.

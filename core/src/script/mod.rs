@@ -99,15 +99,14 @@ fn revision_files(dir: &Path) -> Result<Vec<PathBuf>, ScriptError> {
 
 /// A file name for a new revision: `<id>_<slug>.sql`, the slug from the message.
 pub fn file_name(id: &str, message: &str) -> String {
-    let mut slug = String::new();
-    for word in message.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
-        if slug.len() + word.len() > 40 {
-            break;
-        }
-        if !slug.is_empty() {
-            slug.push('_');
-        }
-        slug.push_str(&word.to_ascii_lowercase());
+    // Alembic's slug: non-word characters (Unicode-aware) become spaces, words are
+    // joined by `_` and lower-cased, and a slug over 40 characters is cut at its
+    // last `_` within them (keeping that `_`).
+    let spaced: String = message.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { ' ' }).collect();
+    let mut slug = spaced.split_whitespace().collect::<Vec<_>>().join("_").to_lowercase();
+    if slug.chars().count() > 40 {
+        let cut: String = slug.chars().take(40).collect();
+        slug = format!("{}_", cut.rsplit_once('_').map_or(cut.as_str(), |(kept, _)| kept));
     }
     if slug.is_empty() { format!("{id}.sql") } else { format!("{id}_{slug}.sql") }
 }
@@ -148,5 +147,15 @@ mod tests {
     fn file_names_are_slugged() {
         assert_eq!(file_name("ab12", "Add payment_methods table!"), "ab12_add_payment_methods_table.sql");
         assert_eq!(file_name("ab12", ""), "ab12.sql");
+        // What Alembic 1.20.1 named the same messages (`alembic revision -m ...`).
+        assert_eq!(
+            file_name("zz1", "Añadir tabla Ñandú-straße, 2 Größen!"),
+            "zz1_añadir_tabla_ñandú_straße_2_größen.sql"
+        );
+        assert_eq!(
+            file_name("zz2", "one two three four five six seven eight nine ten eleven"),
+            "zz2_one_two_three_four_five_six_seven_eight_.sql"
+        );
+        assert_eq!(file_name("zz3", "under_score a__b"), "zz3_under_score_a__b.sql");
     }
 }
