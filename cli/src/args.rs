@@ -40,6 +40,10 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Print only failures and results (no progress lines, notes or summary), as
+    /// Alembic's `-q`.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
 }
 
 fn parse_shard(text: &str) -> Result<(u32, u32), String> {
@@ -91,6 +95,9 @@ pub enum Command {
     Stamp(StampArgs),
     /// Settle a revision that a stopped run left part-way (see `retort current`).
     Resolve(ResolveArgs),
+    /// Create the version table if it does not exist.
+    #[command(alias = "ensure_version")]
+    EnsureVersion,
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }

@@ -16,6 +16,8 @@ use crate::args::Format;
 pub enum Board {
     Live(Live),
     Lines,
+    /// `-q`: only targets that did not end well.
+    Failures,
     Events,
     Quiet,
 }
@@ -29,9 +31,10 @@ pub struct Live {
 }
 
 impl Board {
-    /// The board for a format and `total` targets.
-    pub fn new(format: Format, total: usize) -> Board {
+    /// The board for a format and `total` targets; `quiet` (`-q`) keeps only failures.
+    pub fn new(format: Format, total: usize, quiet: bool) -> Board {
         match format {
+            Format::Text if quiet => Board::Failures,
             Format::Json => Board::Quiet,
             Format::Ndjson => Board::Events,
             Format::Text if std::io::stderr().is_terminal() && total > 1 => {
@@ -70,6 +73,13 @@ impl Observer for Board {
         match self {
             Board::Live(live) => live.event(event),
             Board::Lines => lines(event),
+            Board::Failures => {
+                if let Event::TargetFinished { outcome } = event
+                    && outcome.status != Status::Ok
+                {
+                    eprintln!("{}", finished_badly(outcome));
+                }
+            }
             Board::Events => event_line(format_args!("{}", event_json(&event))),
             Board::Quiet => {}
         }

@@ -448,3 +448,17 @@ fn revision_version_path_must_be_a_version_location() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn ensure_version_creates_the_table_and_quiet_prints_only_failures() {
+    let p = Project::init();
+    let out = p.retort(&["ensure_version", "-d", "default"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(p.tables("default.db"), ["alembic_version_default"]);
+    let out = p.retort(&["upgrade", "heads", "-q"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!((text(&out.stdout), text(&out.stderr)), (String::new(), String::new()), "-q prints nothing on success");
+    let out = p.retort(&["-q", "downgrade", "-d", "default", "nope"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(!text(&out.stderr).is_empty(), "failures are still printed");
+}

@@ -190,7 +190,7 @@ fn print_summary(outcomes: &[Outcome]) {
 async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let selected = ctx.targets().await?;
-    let board = Arc::new(Board::new(global.format, selected.len()));
+    let board = Arc::new(Board::new(global.format, selected.len(), global.quiet));
     let outcomes = run_fleet(&ctx, global, &selected, action, board.clone()).await;
     board.finish();
     let code = exit_code(&outcomes);
@@ -206,7 +206,7 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
             outln!("{summary}");
         }
         Format::Text => {
-            if outcomes.len() > 1 || signals::exit_code().is_some() {
+            if (outcomes.len() > 1 && !global.quiet) || signals::exit_code().is_some() {
                 print_summary(&outcomes);
             }
         }
@@ -370,6 +370,11 @@ pub async fn resolve(global: &Global, args: &ResolveArgs) -> Result<Exit> {
         Resolution::Abandon
     };
     run_and_report(global, Action::Resolve { revision: args.revision.clone(), how }).await
+}
+
+/// `retort ensure-version`: creates each selected version table that is missing.
+pub async fn ensure_version(global: &Global) -> Result<Exit> {
+    run_and_report(global, Action::EnsureVersion).await
 }
 
 /// `from:to` → (Some(from), to); `to` → (None, to).

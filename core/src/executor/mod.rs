@@ -45,6 +45,8 @@ pub enum Action {
         revision: String,
         how: Resolution,
     },
+    /// Create the version table if it is missing (Alembic's `ensure_version`).
+    EnsureVersion,
 }
 
 /// What the person settling a part-way revision says about it.
@@ -67,10 +69,12 @@ impl Action {
     /// Plans the action from the given version rows.
     pub fn plan(&self, graph: &Graph, current: &[String]) -> Result<Plan, SpecError> {
         match self {
-            Action::Current | Action::Resolve { .. } => match current.iter().find(|id| graph.index_of(id).is_none()) {
-                Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
-                None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
-            },
+            Action::Current | Action::Resolve { .. } | Action::EnsureVersion => {
+                match current.iter().find(|id| graph.index_of(id).is_none()) {
+                    Some(unknown) => Err(SpecError::UnknownCurrent(unknown.clone())),
+                    None => Ok(Plan { steps: vec![], heads_after: current.to_vec() }),
+                }
+            }
             Action::Upgrade(target) => plan::upgrade(graph, current, target),
             Action::Downgrade(target) => plan::downgrade(graph, current, target),
             Action::Stamp { targets, purge } => plan::stamp(graph, current, targets, *purge),
