@@ -52,6 +52,17 @@ fn sql(dir: &Path, statement: &str) -> Vec<Vec<Option<String>>> {
     })
 }
 
+/// `retort upgrade heads` in the background.
+fn spawn_upgrade(dir: &Path) -> std::process::Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_retort"));
+    command.args(["upgrade", "heads"]).current_dir(dir).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.spawn().unwrap()
+}
+
+fn sigint(child: &std::process::Child) {
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+}
+
 /// Runs `upgrade heads` into the failure at r2's third statement.
 fn stop_part_way(dir: &Path) {
     let out = retort(dir, &["upgrade", "heads"]);
@@ -231,15 +242,9 @@ fn sigint_stops_a_run_with_130_and_the_next_run_finishes() {
         &format!("CREATE TABLE t1 (id INTEGER);\n{slow}"),
         "DROP TABLE t1;",
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_retort"))
-        .args(["upgrade", "heads"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_upgrade(dir.path());
     std::thread::sleep(Duration::from_millis(300));
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    sigint(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("SIGINT: stopping"), "{}", text(&out));
@@ -274,17 +279,11 @@ fn a_second_sigint_exits_at_once() {
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT COUNT(*) FROM c;";
     let scripts = dir.path().join("scripts");
     write_revision(&scripts, "r1aaaaaaaaaa", &[], "", slow, "");
-    let child = Command::new(env!("CARGO_BIN_EXE_retort"))
-        .args(["upgrade", "heads"])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_upgrade(dir.path());
     std::thread::sleep(Duration::from_millis(300));
     let started = std::time::Instant::now();
     for _ in 0..2 {
-        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        sigint(&child);
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = child.wait_with_output().unwrap();
