@@ -44,6 +44,26 @@ pub fn ini_to_toml(path: &Path, text: &str) -> Result<String, String> {
     Ok(toml)
 }
 
+/// The history settings of one section of an `alembic.ini` (`alembic` when `None`):
+/// its `script_location` and `version_locations`, as absolute or config-relative
+/// paths, for a `retort.toml` entry with `alembic_ini = "..."`.
+pub fn ini_history(path: &Path, section: Option<&str>) -> Result<(String, Option<Vec<String>>), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let here = absolute.parent().map(|p| p.display().to_string()).unwrap_or_default();
+    let wanted = section.unwrap_or("alembic");
+    let found = sections(&text).into_iter().find(|s| s.name == wanted);
+    let section = found.ok_or_else(|| format!("{} has no [{wanted}] section", path.display()))?;
+    let get = |key: &str| section.get(key).map(|v| interpolate(v, &here, &section));
+    let script_location = get("script_location").ok_or_else(|| format!("[{wanted}] has no script_location"))?;
+    let locations =
+        get("version_locations").map(|l| split_locations(&l, get("path_separator").as_deref()).collect::<Vec<_>>());
+    // A relative script_location is relative to the ini's folder.
+    let script_location = Path::new(&here).join(script_location).display().to_string();
+    let locations = locations.map(|list| list.iter().map(|l| Path::new(&here).join(l).display().to_string()).collect());
+    Ok((script_location, locations))
+}
+
 /// The `retort.toml` equivalent of `pyproject.toml`'s `[tool.alembic]`.
 pub fn pyproject_to_toml(path: &Path, tool: &PyProjectAlembic) -> Result<String, String> {
     let here = path.parent().map(|p| p.display().to_string()).unwrap_or_default();

@@ -167,6 +167,10 @@ struct RawTarget {
     schema_template: Option<String>,
     script_location: Option<String>,
     version_locations: Option<Vec<String>>,
+    /// Take `script_location` and `version_locations` from this `alembic.ini`...
+    alembic_ini: Option<String>,
+    /// ... from this section of it (default `alembic`).
+    alembic_section: Option<String>,
     version_table: Option<String>,
     version_table_schema: Option<String>,
     lock_timeout: Option<String>,
@@ -333,7 +337,18 @@ impl Context<'_> {
     }
 
     /// The settings databases and fleets share.
-    fn settings(&self, name: &str, default_table: &str, raw: RawTarget) -> Result<Database, String> {
+    fn settings(&self, name: &str, default_table: &str, mut raw: RawTarget) -> Result<Database, String> {
+        if let Some(ini) = raw.alembic_ini.take() {
+            if raw.script_location.is_some() || raw.version_locations.is_some() {
+                return Err("give `alembic_ini` or `script_location`/`version_locations`, not both".into());
+            }
+            let (script_location, locations) =
+                alembic::ini_history(&self.base_dir.join(ini), raw.alembic_section.as_deref())?;
+            raw.script_location = Some(script_location);
+            raw.version_locations = locations;
+        } else if raw.alembic_section.is_some() {
+            return Err("`alembic_section` goes with `alembic_ini`".into());
+        }
         let script_location = self.base_dir.join(raw.script_location.ok_or("`script_location` is missing")?);
         let version_locations = match raw.version_locations {
             Some(list) if list.is_empty() => return Err("`version_locations` is empty".into()),
@@ -551,6 +566,21 @@ control_url = "postgres://app@127.0.0.1/control"
         });
         let config = result.unwrap().unwrap();
         assert_eq!(config.fleets[0].names, NameSource::List(vec!["acme".into(), "globex".into()]));
+    }
+
+    #[test]
+    fn a_database_may_take_its_history_from_an_alembic_ini() {
+        let dir = tempfile::tempdir().unwrap();
+        let ini = "[alembic]\nscript_location = %(here)s/migrations\n\n[other]\nscript_location = elsewhere\nversion_locations = a b\n";
+        std::fs::write(dir.path().join("alembic.ini"), ini).unwrap();
+        let toml = "[databases.default]\nurl = \"sqlite://x.db\"\nalembic_ini = \"alembic.ini\"\n\n[databases.b]\nurl = \"sqlite://y.db\"\nalembic_ini = \"alembic.ini\"\nalembic_section = \"other\"\n";
+        std::fs::write(dir.path().join("retort.toml"), toml).unwrap();
+        let config = load(&dir.path().join("retort.toml"), &Overrides::default()).unwrap();
+        let b = &config.databases[0];
+        assert_eq!(b.version_locations, [dir.path().join("a"), dir.path().join("b")]);
+        let default = &config.databases[1];
+        assert_eq!(default.script_location, dir.path().join("migrations"));
+        assert_eq!(default.version_locations, [dir.path().join("migrations/versions")]);
     }
 
     #[test]
