@@ -95,6 +95,8 @@ pub enum Command {
     Stamp(StampArgs),
     /// Settle a revision that a stopped run left part-way (see `retort current`).
     Resolve(ResolveArgs),
+    /// Convert an Alembic `.py` history into `.sql` revisions (needs `-c alembic.ini`).
+    Convert(ConvertArgs),
     /// Create the version table if it does not exist.
     #[command(alias = "ensure_version")]
     EnsureVersion,
@@ -243,6 +245,18 @@ pub struct ResolveArgs {
     /// (statements that ran stay applied).
     #[arg(long)]
     pub abandon: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// A new folder for the converted history (`<dir>/versions/*.sql`).
+    pub out: PathBuf,
+    /// The SQL dialect to render: postgresql, mysql, mariadb, sqlite or mssql.
+    #[arg(long)]
+    pub dialect: String,
+    /// The Python that has the project's Alembic installed.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,9 @@ pub fn drivers() -> Vec<&'static dyn Driver> {
 
 /// The driver for `url`'s scheme; the error names the target and masks the password.
 pub fn for_url(target: &str, url: &str) -> Result<&'static dyn Driver> {
+    if url.is_empty() {
+        bail!("database `{target}` has no URL: set `sqlalchemy.url` (or `url`), or RETORT_DATABASES__<NAME>__URL");
+    }
     let scheme = url.split(':').next().unwrap_or_default();
     if let Some(driver) = drivers().into_iter().find(|d| d.schemes().contains(&scheme)) {
         return Ok(driver);

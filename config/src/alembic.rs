@@ -32,10 +32,12 @@ pub fn ini_to_toml(path: &Path, text: &str) -> Result<String, String> {
             let list: Vec<String> = split_locations(&locations, separator.as_deref()).map(|l| quote(&l)).collect();
             toml.push_str(&format!("version_locations = [{}]\n", list.join(", ")));
         }
-        if let Some(url) = get("sqlalchemy.url").filter(|u| !u.is_empty()) {
-            let url = retort_url(&url).map_err(|e| format!("[{}] sqlalchemy.url: {e}", section.name))?;
-            toml.push_str(&format!("url = {}\n", quote(&url)));
-        }
+        // `alembic init` leaves `driver://user:pass@localhost/dbname`: no database yet.
+        // Graph commands and `convert` need none; run commands then say so.
+        let url = get("sqlalchemy.url").filter(|u| !u.is_empty() && !u.starts_with("driver://"));
+        let url =
+            url.map(|u| retort_url(&u)).transpose().map_err(|e| format!("[{}] sqlalchemy.url: {e}", section.name))?;
+        toml.push_str(&format!("url = {}\n", quote(&url.unwrap_or_default())));
         toml.push_str("version_table = \"alembic_version\"\n");
     }
     if toml.is_empty() {
@@ -214,6 +216,11 @@ mod tests {
         }
         assert!(retort_url("oracle+cx_oracle://u@h/db").unwrap_err().contains("`oracle` has no retort driver"));
         assert!(retort_url("driver://user:pass@localhost/dbname").is_err(), "Alembic's template placeholder");
+        let toml = ini_to_toml(
+            Path::new("a.ini"),
+            "[alembic]\nscript_location = m\nsqlalchemy.url = driver://user:pass@localhost/dbname\n",
+        );
+        assert!(toml.unwrap().contains("url = \"\"\n"), "the placeholder means no URL yet");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 
 pub mod author;
 pub mod bitset;
+pub mod convert;
 pub mod driver;
 pub mod error;
 pub mod executor;

@@ -158,9 +158,12 @@ pub mod servers {
         out
     }
 
+    /// A database name no other test process uses: process ids are reused, and a
+    /// failed test leaves its database behind, so the clock is part of the name.
     fn unique_name() -> String {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        format!("retort_t_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        format!("retort_t_{}_{nanos:09}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
     }
 
     impl TestDb {

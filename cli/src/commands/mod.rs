@@ -2,6 +2,7 @@
 //! renders the result.
 
 mod author;
+mod convert;
 mod graph;
 mod init;
 mod run;
@@ -29,6 +30,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
         Command::Stamp(args) => run::stamp(global, args).await,
         Command::Resolve(args) => run::resolve(global, args).await,
+        Command::Convert(args) => convert::exec(global, args),
         Command::EnsureVersion => run::ensure_version(global).await,
         Command::Completions(args) => {
             clap_complete::generate(args.shell, &mut Cli::command(), "retort", &mut std::io::stdout());
