@@ -141,6 +141,69 @@ case(
     ],
 )
 
+# 1b ------------------------------------------ relative steps through depends_on
+case(
+    "relative_through_depends_on",
+    "u1 <- u2 <- u3 (u); v1 (v, a base) depends on u2, v1 <- v2 <- v3; w1 (w, a base) "
+    "depends on v2: label@-N / label@+N / -N / +N / rev-N where a branch's position is "
+    "reached only through another branch's depends_on",
+    [
+        R("u1", None, "u"), R("u2", "u1"), R("u3", "u2"),
+        R("v1", None, "v", "u2"), R("v2", "v1"), R("v3", "v2"),
+        R("w1", None, "w", "v2"),
+    ],
+    [
+        down(["v1"], "u@-1"),
+        down(["v3"], "u@-1"),
+        down(["v3"], "u@-2"),
+        down(["v2", "u3"], "u@-1"),
+        down(["w1"], "v@-1"),
+        down(["w1"], "u@-1"),
+        down(["v3"], "-1"),
+        down(["v3"], "-2"),
+        down(["v3"], "v3-1"),
+        down(["v3"], "v3-2"),
+        down(["w1"], "w@-1"),
+        up(["v1"], "u@+1"),
+        up(["u1"], "v@+1"),
+        up(["u2"], "v@+2"),
+        up(["v1"], "+1"),
+        up([], "+2"),
+        up(["u1"], "u@+2"),
+        up(["v2"], "v2+1"),
+        up(["u1"], "u1+2"),
+        up(["v1"], "w@+1"),
+        res("u@head", "v@base", "w@-1", "v3-1", "u1+2"),
+    ],
+)
+
+# 1c ------------------------------------------ several bases, labels, dependencies
+case(
+    "relative_several_bases_and_labels",
+    "a1 <- a2 <- a3 (a); b1 <- b2 (b, b2 depends on a2); c1 <- c2 (no label): relative "
+    "steps on each label from partial states",
+    [
+        R("a1", None, "a"), R("a2", "a1"), R("a3", "a2"),
+        R("b1", None, "b"), R("b2", "b1", None, "a2"),
+        R("c1"), R("c2", "c1"),
+    ],
+    [
+        down(["a3", "b2", "c2"], "a@-1"),
+        down(["a3", "b2", "c2"], "a@-2"),
+        down(["a3", "b2", "c2"], "b@-1"),
+        down(["a3", "b2", "c2"], "b@-2"),
+        down(["a2", "b2"], "a@-1"),
+        down(["a3", "b2", "c2"], "c2-1"),
+        up(["a1"], "b@+1"),
+        up(["a1"], "b@+2"),
+        up(["a1", "c1"], "a@+2"),
+        up(["c1"], "c1+1"),
+        up([], "a@+1"),
+        up(["a1"], "a1+1"),
+        up(["b1"], "b@+1"),
+    ],
+)
+
 # 2 ------------------------------------------------------- relative specs
 CHAIN5 = [R("r1aa"), R("r2bb", "r1aa"), R("r3cc", "r2bb"), R("r4dd", "r3cc"), R("r5ee", "r4dd")]
 case(
