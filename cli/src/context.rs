@@ -150,7 +150,8 @@ pub fn load_graph(db: &Database) -> Result<Graph> {
     if let Some(missing) = db.version_locations.iter().find(|l| !l.is_dir()) {
         bail!("database `{}`: no revision folder at {}", db.name, missing.display());
     }
-    let revisions = script::load_locations(&db.version_locations).with_context(|| format!("database `{}`", db.name))?;
+    let revisions = script::load_locations(&db.version_locations, db.recursive_version_locations)
+        .with_context(|| format!("database `{}`", db.name))?;
     Graph::new(revisions).with_context(|| format!("database `{}`: {}", db.name, db.script_location.display()))
 }
 

@@ -418,6 +418,11 @@ fn an_alembic_ini_is_a_retort_config() {
     std::fs::write(dir.path().join("alembic.ini"), ini).unwrap();
     alembic(&["revision", "-m", "first", "--rev-id", "aaaa00000001"]);
     alembic(&["revision", "-m", "second", "--rev-id", "bbbb00000002"]);
+    // Alembic reads no subfolder unless `recursive_version_locations = true`.
+    std::fs::create_dir_all(dir.path().join("migrations/versions/nested")).unwrap();
+    let nested = "revision = 'cccc00000003'\ndown_revision = 'bbbb00000002'\ndef upgrade(): pass\n";
+    std::fs::write(dir.path().join("migrations/versions/nested/cccc00000003.py"), nested).unwrap();
+    assert_eq!(alembic(&["heads"]).trim(), "bbbb00000002 (head)");
     let out = run_in(dir.path(), &["-c", "alembic.ini", "heads"]);
     assert_eq!(text(&out.stdout), "bbbb00000002 (head)\n", "{}", text(&out.stderr));
     let out = run_in(dir.path(), &["stamp", "head", "-c", "alembic.ini", "--name", "alembic"]);

@@ -38,6 +38,8 @@ pub fn ini_to_toml(path: &Path, text: &str) -> Result<String, String> {
         let url =
             url.map(|u| retort_url(&u)).transpose().map_err(|e| format!("[{}] sqlalchemy.url: {e}", section.name))?;
         toml.push_str(&format!("url = {}\n", quote(&url.unwrap_or_default())));
+        let recursive = get("recursive_version_locations").is_some_and(|v| is_true(&v));
+        toml.push_str(&format!("recursive_version_locations = {recursive}\n"));
         toml.push_str("version_table = \"alembic_version\"\n");
     }
     if toml.is_empty() {
@@ -76,7 +78,8 @@ pub fn pyproject_to_toml(path: &Path, tool: &PyProjectAlembic) -> Result<String,
         let list: Vec<String> = locations.iter().map(|l| quote(&fill(l))).collect();
         toml.push_str(&format!("version_locations = [{}]\n", list.join(", ")));
     }
-    toml.push_str("version_table = \"alembic_version\"\n");
+    let recursive = tool.recursive_version_locations.unwrap_or(false);
+    toml.push_str(&format!("recursive_version_locations = {recursive}\nversion_table = \"alembic_version\"\n"));
     Ok(toml)
 }
 
@@ -86,6 +89,7 @@ pub fn pyproject_to_toml(path: &Path, tool: &PyProjectAlembic) -> Result<String,
 pub struct PyProjectAlembic {
     script_location: Option<String>,
     version_locations: Option<Vec<String>>,
+    recursive_version_locations: Option<bool>,
 }
 
 /// A SQLAlchemy URL as a retort URL: the dialect picks the driver, the DBAPI part
@@ -181,6 +185,11 @@ fn split_locations<'a>(value: &'a str, separator: Option<&str>) -> impl Iterator
     pieces.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty())
 }
 
+/// ConfigParser's booleans.
+fn is_true(value: &str) -> bool {
+    matches!(value.trim().to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1")
+}
+
 /// A TOML basic string.
 fn quote(text: &str) -> String {
     let mut out = String::from("\"");
@@ -229,7 +238,7 @@ mod tests {
         let toml = ini_to_toml(Path::new("/p/alembic.ini"), ini).unwrap();
         assert_eq!(
             toml,
-            "[databases.\"default\"]\nscript_location = \"/p/migrations\"\nversion_locations = [\"/p/a\", \"/p/b\"]\nurl = \"postgres://app@db/main\"\nversion_table = \"alembic_version\"\n[databases.\"analytics\"]\nscript_location = \"analytics\"\nurl = \"sqlite://a.db\"\nversion_table = \"alembic_version\"\n"
+            "[databases.\"default\"]\nscript_location = \"/p/migrations\"\nversion_locations = [\"/p/a\", \"/p/b\"]\nurl = \"postgres://app@db/main\"\nrecursive_version_locations = false\nversion_table = \"alembic_version\"\n[databases.\"analytics\"]\nscript_location = \"analytics\"\nurl = \"sqlite://a.db\"\nrecursive_version_locations = false\nversion_table = \"alembic_version\"\n"
         );
         assert!(ini_to_toml(Path::new("a.ini"), "[loggers]\nkeys = root\n").is_err());
         let err = ini_to_toml(Path::new("a.ini"), "[alembic]\nscript_location = x\nsqlalchemy.url = db2://h/x\n");

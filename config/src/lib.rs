@@ -54,6 +54,10 @@ pub struct Database {
     /// Folders holding revision files, in load order: `version_locations` when
     /// given (Alembic's option of that name), else `<script_location>/versions`.
     pub version_locations: Vec<PathBuf>,
+    /// Whether revision files in subfolders of the version locations are read
+    /// (default true; an `alembic.ini` says it with `recursive_version_locations`,
+    /// false when absent, as in Alembic).
+    pub recursive_version_locations: bool,
     /// Version table name; default `alembic_version_<name>` (`alembic_version_<fleet>` for fleets).
     pub version_table: String,
     /// Schema of the version table, where the dialect has schemas.
@@ -167,6 +171,7 @@ struct RawTarget {
     schema_template: Option<String>,
     script_location: Option<String>,
     version_locations: Option<Vec<String>>,
+    recursive_version_locations: Option<bool>,
     /// Take `script_location` and `version_locations` from this `alembic.ini`...
     alembic_ini: Option<String>,
     /// ... from this section of it (default `alembic`).
@@ -364,6 +369,7 @@ impl Context<'_> {
             url: String::new(),
             script_location,
             version_locations,
+            recursive_version_locations: raw.recursive_version_locations.unwrap_or(true),
             version_table: raw.version_table.unwrap_or_else(|| default_table.to_string()),
             version_table_schema: raw.version_table_schema,
             search_path: None,

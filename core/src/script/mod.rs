@@ -22,14 +22,15 @@ pub fn load(script_location: &Path) -> Result<Vec<Revision>, ScriptError> {
     if !versions.is_dir() {
         return Err(ScriptError::NoVersionsDir { path: script_location.to_path_buf() });
     }
-    load_locations(&[versions])
+    load_locations(&[versions], true)
 }
 
-/// Reads every revision under each folder in turn (Alembic's `version_locations`).
-pub fn load_locations(locations: &[PathBuf]) -> Result<Vec<Revision>, ScriptError> {
+/// Reads every revision in each folder in turn (Alembic's `version_locations`),
+/// and in their subfolders when `recursive` (Alembic's `recursive_version_locations`).
+pub fn load_locations(locations: &[PathBuf], recursive: bool) -> Result<Vec<Revision>, ScriptError> {
     let mut files = Vec::new();
     for location in locations {
-        files.extend(revision_files(location)?);
+        files.extend(revision_files(location, recursive)?);
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().div_ceil(256)).max(1);
     let chunk = files.len().div_ceil(threads).max(1);
@@ -70,8 +71,8 @@ pub fn read_file(path: &Path) -> Result<Option<Revision>, ScriptError> {
     }
 }
 
-/// The `.sql` and `.py` files below `dir` in Alembic's order.
-fn revision_files(dir: &Path) -> Result<Vec<PathBuf>, ScriptError> {
+/// The `.sql` and `.py` files in `dir` (and below it when `recursive`) in Alembic's order.
+fn revision_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>, ScriptError> {
     let io = |source| ScriptError::Io { path: dir.to_path_buf(), source };
     let mut files = Vec::new();
     let mut subdirs = Vec::new();
@@ -91,8 +92,8 @@ fn revision_files(dir: &Path) -> Result<Vec<PathBuf>, ScriptError> {
     files.sort();
     subdirs.sort();
     let mut paths: Vec<PathBuf> = files.into_iter().map(|f| dir.join(f)).collect();
-    for sub in subdirs {
-        paths.extend(revision_files(&dir.join(sub))?);
+    for sub in subdirs.into_iter().filter(|_| recursive) {
+        paths.extend(revision_files(&dir.join(sub), recursive)?);
     }
     Ok(paths)
 }
