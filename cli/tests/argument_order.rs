@@ -14,6 +14,9 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
 fn project(upgraded: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     assert!(run_in(dir.path(), &["init", "."]).status.success());
+    // A second head in `analytics`, for `merge`.
+    let branch = "-- side\n-- Revision ID: eeee00000001\n-- Revises: 5a7c9e1b3d2f\n\n-- migrate:up\nSELECT 1;\n";
+    std::fs::write(dir.path().join("migrations/analytics/versions/eeee00000001_side.sql"), branch).unwrap();
     if upgraded {
         assert!(run_in(dir.path(), &["upgrade", "heads"]).status.success());
     }
@@ -79,6 +82,15 @@ fn graph_commands_take_flags_on_either_side() {
         both_ways("heads", &["-d", "default"], flag, false);
     }
     both_ways("branches", &["-d", "default"], &["--verbose"], false);
+    // A fixed id, so that both spellings write the same file.
+    let merges: [&[&str]; 3] = [
+        &["-m", "joined", "--rev-id", "abcd00000009"],
+        &["--branch-label", "joined", "--rev-id", "abcd00000009"],
+        &["--rev-id", "abcd00000009"],
+    ];
+    for flag in merges {
+        both_ways("merge", &["-d", "analytics", "7e9a1c3b5d4f", "eeee00000001"], flag, false);
+    }
 }
 
 #[test]
