@@ -150,8 +150,9 @@ struct Tally {
     invalid_dropped: usize,
 }
 
-/// Kills a run at `fraction` of a full run's time, re-runs, checks the result.
-async fn kill_and_rerun(kind: Kind, history: History, at: Duration, tally: &mut Tally) {
+/// Kills a run `at` after its start, re-runs, checks the result; returns whether
+/// the kill landed inside the run.
+async fn kill_and_rerun(kind: Kind, history: History, at: Duration, tally: &mut Tally) -> bool {
     let db = TestDb::create(kind).await.expect("server configured");
     write_history(&db, history);
     let mut child = spawn_upgrade(db.dir.path());
@@ -171,6 +172,7 @@ async fn kill_and_rerun(kind: Kind, history: History, at: Duration, tally: &mut 
     tally.invalid_dropped += usize::from(notes.iter().any(|n| n.contains("dropped INVALID index")));
     check_finished(&db, kind, history).await;
     db.drop_database().await;
+    killed
 }
 
 /// Whatever the kill left: each data change at most once, and once where its
@@ -256,11 +258,18 @@ async fn kill_at_spread_points(kind: Kind, history: History, kills: usize) {
     let full = full_run_time(kind, history).await.min(full_run_time(kind, history).await);
     let mut tally = Tally::default();
     for k in 0..kills {
-        let at = full.mul_f64(0.95 * (k as f64 + 0.5) / kills as f64);
-        kill_and_rerun(kind, history, at, &mut tally).await;
+        let mut at = full.mul_f64(0.95 * (k as f64 + 0.5) / kills as f64);
+        // Warm runs are faster than the measured ones: a point past the end of a
+        // run is tried again earlier, so that every point lands inside a run.
+        for _ in 0..3 {
+            if kill_and_rerun(kind, history, at, &mut tally).await {
+                break;
+            }
+            at = at.mul_f64(0.7);
+        }
     }
     eprintln!("{kind:?}: full run {full:?}; {tally:?}; re-runs that needed a human: 0");
-    assert!(tally.kills >= kills * 3 / 4, "{kind:?}: most kill points landed inside the run: {tally:?}");
+    assert!(tally.kills >= kills * 9 / 10, "{kind:?}: the kill points landed inside the run: {tally:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
