@@ -22,12 +22,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
     while index < lines.len() && lines[index].trim().is_empty() {
         index += 1;
     }
+    // The header runs to the `-- migrate:up` marker or the first SQL line. After a
+    // blank line only known fields count (other comments there are just comments), so
+    // a blank line never makes a field vanish silently.
+    let mut after_blank = false;
     while index < lines.len() {
+        if lines[index].trim().is_empty() {
+            after_blank = true;
+            index += 1;
+            continue;
+        }
         let Some(comment) = comment_text(lines[index]) else { break };
         if section_marker(lines[index]).is_some() {
             break;
         }
-        header.take(comment).map_err(|message| fail(index + 1, message))?;
+        let known = field(comment).is_some_and(|(name, _)| is_field(&name));
+        if !after_blank || known {
+            header.take(comment).map_err(|message| fail(index + 1, message))?;
+        }
         index += 1;
     }
     let id = header.id.clone().ok_or_else(|| fail(1, "no `-- Revision ID:` line in the header".into()))?;
@@ -56,6 +68,8 @@ struct Header {
     create_date: Option<String>,
     transactional: bool,
     seen_field: bool,
+    /// Fields given so far: each may be given once.
+    given: Vec<String>,
 }
 
 impl Default for Header {
@@ -69,6 +83,7 @@ impl Default for Header {
             create_date: None,
             transactional: true,
             seen_field: false,
+            given: Vec::new(),
         }
     }
 }
@@ -88,11 +103,15 @@ impl Header {
 
     fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         self.seen_field = true;
+        if self.given.iter().any(|g| g == name) {
+            return Err(format!("the header gives `{}:` twice", display_name(name)));
+        }
+        self.given.push(name.to_string());
         match name {
             "revision id" => self.id = Some(single(value, "Revision ID")?),
-            "revises" => self.revises = list(value),
-            "branch labels" => self.branch_labels = list(value),
-            "depends on" => self.depends_on = list(value),
+            "revises" => self.revises = distinct(value, "Revises")?,
+            "branch labels" => self.branch_labels = distinct(value, "Branch Labels")?,
+            "depends on" => self.depends_on = distinct(value, "Depends On")?,
             "create date" => self.create_date = Some(value.to_string()),
             "transactional" => self.transactional = boolean(value)?,
             other => return Err(format!("unknown header field `{other}`")),
@@ -126,6 +145,28 @@ fn single(value: &str, field: &str) -> Result<String, String> {
         [one] => Ok(one.clone()),
         [] => Err(format!("`{field}:` is empty")),
         _ => Err(format!("`{field}:` holds more than one value: {value}")),
+    }
+}
+
+/// A field's name as the header format writes it.
+fn display_name(name: &str) -> &str {
+    match name {
+        "revision id" => "Revision ID",
+        "revises" => "Revises",
+        "branch labels" => "Branch Labels",
+        "depends on" => "Depends On",
+        "create date" => "Create Date",
+        "transactional" => "Transactional",
+        other => other,
+    }
+}
+
+/// A list in which no value is given twice.
+fn distinct(value: &str, field: &str) -> Result<Vec<String>, String> {
+    let values = list(value);
+    match values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)) {
+        Some((_, twice)) => Err(format!("`{field}:` lists `{twice}` twice")),
+        None => Ok(values),
     }
 }
 
@@ -261,6 +302,21 @@ mod tests {
         assert!(rev.down_revisions.is_empty());
         assert!(rev.transactional);
         assert!(matches!(rev.body, Body::Sql { ref up, ref down, .. } if up.is_empty() && down.is_empty()));
+    }
+
+    #[test]
+    fn a_blank_line_in_the_header_drops_no_field() {
+        let rev = read("-- m\n-- Revision ID: bbb222\n\n-- Revises: aaa111\n-- Transactional: false\n\n-- TODO: later\n-- migrate:up\nSELECT 1;").unwrap();
+        assert_eq!(rev.down_revisions, ["aaa111"]);
+        assert!(!rev.transactional);
+    }
+
+    #[test]
+    fn fields_and_values_given_twice_are_errors_with_line() {
+        let err = read("-- Revision ID: b\n-- Revises: a\n-- Revises: c\n-- migrate:up\n").unwrap_err();
+        assert_eq!(err.to_string(), "v/x.sql:3: the header gives `Revises:` twice");
+        let err = read("-- Revision ID: b\n-- Revises: a, a\n-- migrate:up\n").unwrap_err();
+        assert_eq!(err.to_string(), "v/x.sql:2: `Revises:` lists `a` twice");
     }
 
     #[test]
