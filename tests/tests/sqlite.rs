@@ -164,3 +164,18 @@ async fn unknown_version_rows_stop_the_run_before_anything_is_applied() {
     assert!(error.contains("'elsewhere', which is not a revision"), "{error}");
     assert!(rows(dir.path(), "SELECT name FROM sqlite_master WHERE name = 'b'").await.is_empty());
 }
+
+/// A CRLF file keeps a CRLF inside a string literal: the data is what was written.
+#[tokio::test]
+async fn crlf_inside_a_literal_reaches_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "-- Revision ID: a1\r\n-- migrate:up\r\nCREATE TABLE t (v TEXT);\r\nINSERT INTO t VALUES ('line1\r\nline2');\r\n-- migrate:down\r\nDROP TABLE t;\r\n";
+    std::fs::create_dir_all(dir.path().join("versions")).unwrap();
+    std::fs::write(dir.path().join("versions/a1.sql"), text).unwrap();
+    let graph = Graph::new(script::load(dir.path()).unwrap()).unwrap();
+    let mut conn = connect(dir.path()).await;
+    let report = run(conn.as_mut(), &graph, Action::Upgrade("heads".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(rows(dir.path(), "SELECT v FROM t").await, ["line1\r\nline2"]);
+    conn.close().await.unwrap();
+}

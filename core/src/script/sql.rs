@@ -14,7 +14,10 @@ use crate::revision::{Body, Revision};
 /// Parses the text of one `.sql` revision file.
 pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines: Vec<&str> = text.lines().map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    // Bodies keep their line ends exactly (a CRLF inside a string literal is data);
+    // the header and the markers are read without the `\r`.
+    let raw: Vec<&str> = text.split_inclusive('\n').map(|l| l.strip_suffix('\n').unwrap_or(l)).collect();
+    let lines: Vec<&str> = raw.iter().map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
     let fail = |line: usize, message: String| ScriptError::Malformed { path: path.to_path_buf(), line, message };
 
     let mut header = Header::default();
@@ -45,7 +48,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
     let id = header.id.clone().ok_or_else(|| fail(1, "no `-- Revision ID:` line in the header".into()))?;
 
     let [(up, up_line), (down, down_line)] =
-        sections(&lines[index..]).map_err(|(offset, message)| fail(index + offset + 1, message))?;
+        sections(&lines[index..], &raw[index..]).map_err(|(offset, message)| fail(index + offset + 1, message))?;
     Ok(Revision {
         id,
         down_revisions: header.revises,
@@ -200,7 +203,7 @@ fn section_marker(line: &str) -> Option<Section> {
 
 /// Splits the lines after the header into the up and down bodies, each with the
 /// 1-based line (counted from the first line given) that its text starts on.
-fn sections(lines: &[&str]) -> Result<[(String, usize); 2], (usize, String)> {
+fn sections<'a>(lines: &[&'a str], raw: &[&'a str]) -> Result<[(String, usize); 2], (usize, String)> {
     let mut up: Option<(usize, Vec<&str>)> = None;
     let mut down: Option<(usize, Vec<&str>)> = None;
     let mut current: Option<Section> = None;
@@ -215,8 +218,8 @@ fn sections(lines: &[&str]) -> Result<[(String, usize); 2], (usize, String)> {
             continue;
         }
         match current {
-            Some(Section::Up) => up.as_mut().expect("up section open").1.push(line),
-            Some(Section::Down) => down.as_mut().expect("down section open").1.push(line),
+            Some(Section::Up) => up.as_mut().expect("up section open").1.push(raw[offset]),
+            Some(Section::Down) => down.as_mut().expect("down section open").1.push(raw[offset]),
             None if line.trim().is_empty() || comment_text(line).is_some() => {}
             None => return Err((offset, "SQL before the `-- migrate:up` marker".into())),
         }
@@ -302,6 +305,15 @@ mod tests {
         assert!(rev.down_revisions.is_empty());
         assert!(rev.transactional);
         assert!(matches!(rev.body, Body::Sql { ref up, ref down, .. } if up.is_empty() && down.is_empty()));
+    }
+
+    #[test]
+    fn crlf_inside_a_string_literal_is_kept() {
+        let text = "-- Revision ID: a1\r\n-- migrate:up\r\nINSERT INTO t VALUES ('line1\r\nline2');\r\n-- migrate:down\r\nDELETE FROM t;\r\n";
+        let rev = read(text).unwrap();
+        let Body::Sql { up, down, .. } = rev.body else { panic!("a .sql body") };
+        assert_eq!(up, "INSERT INTO t VALUES ('line1\r\nline2');");
+        assert_eq!(down, "DELETE FROM t;");
     }
 
     #[test]
