@@ -26,7 +26,8 @@ pub struct Statement {
 
 /// Splits `sql` into statements. Comment-only pieces are dropped.
 pub fn split(sql: &str, flavor: Flavor) -> Vec<Statement> {
-    let mut scanner = Scanner { chars: sql.chars().collect(), flavor, pos: 0, line: 1, out: Vec::new() };
+    let mut scanner =
+        Scanner { chars: sql.chars().collect(), flavor, pos: 0, line: 1, out: Vec::new(), open_comment: false };
     scanner.run();
     scanner.out
 }
@@ -37,6 +38,8 @@ struct Scanner {
     pos: usize,
     line: usize,
     out: Vec<Statement>,
+    /// A block comment ran to the end of the text without closing.
+    open_comment: bool,
 }
 
 impl Scanner {
@@ -212,6 +215,7 @@ impl Scanner {
             }
             self.bump();
         }
+        self.open_comment = true;
     }
 
     /// Skips `q...q` where a doubled `q` is an escaped quote, and `\x` too when `backslash`.
@@ -318,7 +322,8 @@ impl TriggerState {
 
 /// Whether `text` holds anything besides comments and whitespace.
 fn has_code(text: &str, flavor: Flavor) -> bool {
-    let mut scanner = Scanner { chars: text.chars().collect(), flavor, pos: 0, line: 1, out: Vec::new() };
+    let mut scanner =
+        Scanner { chars: text.chars().collect(), flavor, pos: 0, line: 1, out: Vec::new(), open_comment: false };
     while scanner.pos < scanner.chars.len() {
         let c = scanner.chars[scanner.pos];
         let is_comment = scanner.at("--") || scanner.at("/*") || (c == '#' && flavor == Flavor::MySql);
@@ -330,7 +335,9 @@ fn has_code(text: &str, flavor: Flavor) -> bool {
             return true;
         }
     }
-    false
+    // An unclosed `/*` is kept, so that the server reports it instead of the text
+    // after it vanishing.
+    scanner.open_comment
 }
 
 #[cfg(test)]
@@ -340,6 +347,15 @@ mod tests {
 
     fn texts(sql: &str, flavor: Flavor) -> Vec<String> {
         split(sql, flavor).into_iter().map(|s| s.sql).collect()
+    }
+
+    #[test]
+    fn an_unclosed_block_comment_is_kept_for_the_server_to_refuse() {
+        for flavor in [Flavor::Postgres, Flavor::MySql, Flavor::Sqlite, Flavor::SqlServer] {
+            let statements = texts("CREATE TABLE a (id int);\n/* unclosed\nCREATE TABLE b (id int);", flavor);
+            assert!(statements.last().is_some_and(|s| s.contains("CREATE TABLE b")), "{flavor:?}: {statements:?}");
+        }
+        assert_eq!(texts("SELECT 1;\n/* closed */", Flavor::Postgres), ["SELECT 1"]);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         let body = if step.is_python && !step.is_stamp {
             format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
         } else {
-            statements(step, dialect).iter().map(|s| format!("{}{end}\n", s.sql.trim_end_matches(';'))).collect()
+            statements(step, dialect).iter().map(|s| format!("{}{end}\n", terminable(&s.sql))).collect()
         };
         let version: String =
             step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();
@@ -33,4 +33,25 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         out.push_str(&format!("{}{end}\n", dialect.drop_version_table(table)));
     }
     out
+}
+
+/// A statement ready for its terminator: a last line holding a `--` (or MySQL `#`)
+/// comment would swallow a `;` written after it, so the terminator goes on a line of
+/// its own there.
+fn terminable(sql: &str) -> String {
+    let sql = sql.trim_end_matches(';');
+    let last = sql.rsplit('\n').next().unwrap_or_default();
+    if last.contains("--") || last.contains('#') { format!("{sql}\n") } else { sql.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::terminable;
+
+    #[test]
+    fn a_trailing_line_comment_does_not_swallow_the_terminator() {
+        assert_eq!(terminable("SELECT 1 -- note"), "SELECT 1 -- note\n");
+        assert_eq!(terminable("SELECT 1;"), "SELECT 1");
+        assert_eq!(terminable("-- why\nSELECT 1"), "-- why\nSELECT 1");
+    }
 }
