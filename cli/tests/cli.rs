@@ -467,3 +467,17 @@ fn ensure_version_creates_the_table_and_quiet_prints_only_failures() {
     assert_ne!(out.status.code(), Some(0));
     assert!(!text(&out.stderr).is_empty(), "failures are still printed");
 }
+
+#[test]
+fn a_spec_naming_an_unknown_branch_never_exits_0() {
+    let p = Project::init();
+    for args in [&["upgrade", "nosuch@", "-d", "default"][..], &["upgrade", "garbage++x@", "--sql", "-d", "default"]] {
+        let out = p.retort(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("no such branch"), "{args:?}: {}", text(&out.stderr));
+    }
+    p.write("retort.toml", "[databases.default]\nurl = \"sqlite://d.db\"\nscript_location = \"migrations/default\"\nversion_table = \"\"\n");
+    let out = p.retort(&["heads"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`version_table` is empty"), "{}", text(&out.stderr));
+}

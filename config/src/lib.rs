@@ -370,7 +370,11 @@ impl Context<'_> {
             script_location,
             version_locations,
             recursive_version_locations: raw.recursive_version_locations.unwrap_or(true),
-            version_table: raw.version_table.unwrap_or_else(|| default_table.to_string()),
+            version_table: match raw.version_table {
+                Some(name) if name.trim().is_empty() => return Err("`version_table` is empty".into()),
+                Some(name) => name,
+                None => default_table.to_string(),
+            },
             version_table_schema: raw.version_table_schema,
             search_path: None,
             lock_timeout: duration("lock_timeout", raw.lock_timeout)?.unwrap_or(self.lock_timeout),

@@ -130,6 +130,7 @@ pub struct Plan {
 
 /// Plans `upgrade <target>` from the current version rows.
 pub fn upgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
+    check_branch(graph, target)?;
     let current_revs = resolve_current(graph, current)?;
     let targets = upgrade_targets(graph, &current_revs, target)?;
     check_overlap(graph, &targets)?;
@@ -143,6 +144,7 @@ pub fn upgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, 
 
 /// Plans `downgrade <target>` from the current version rows.
 pub fn downgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
+    check_branch(graph, target)?;
     let current_revs = resolve_current(graph, current)?;
     let (branch, destination) = downgrade_target(graph, &current_revs, target)?;
     let mut roots: Vec<usize> = match destination {
@@ -561,6 +563,15 @@ fn downgrade_target(
     let start = graph.resolve_one(&start_spec)?.map(Pos::Rev);
     let walked = graph.walk(start, rel.steps, None)?.ok_or_else(too_far)?;
     Ok((branch, position(walked)))
+}
+
+/// `label@` and `label@base` as a run's target name nothing to move to, so the
+/// label itself must exist: `upgrade nosuch@` is an error, as in Alembic.
+fn check_branch(graph: &Graph, target: &str) -> Result<(), SpecError> {
+    match target.split_once('@') {
+        Some((branch, "" | "base")) if !branch.is_empty() => graph.resolve_branch(branch).map(drop),
+        _ => Ok(()),
+    }
 }
 
 fn position(pos: Pos) -> Option<usize> {
