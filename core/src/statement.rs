@@ -91,6 +91,12 @@ pub fn is_data_change(sql: &str) -> bool {
     first_word(sql, Flavor::MySql).is_some_and(|w| is_any(&w, "INSERT|UPDATE|DELETE|MERGE|REPLACE|WITH"))
 }
 
+/// Whether a statement may share a transaction with its progress record on MySQL
+/// and MariaDB, where DDL commits implicitly: data changes and plain `SELECT`s.
+pub fn mysql_shares_transaction(sql: &str) -> bool {
+    is_data_change(sql) || first_word(sql, Flavor::MySql).is_some_and(|w| w.eq_ignore_ascii_case("SELECT"))
+}
+
 /// Whether PostgreSQL refuses to run `sql` inside a transaction block on a server
 /// of `server_version_num` (e.g. 150004). Reads keywords, not substrings.
 pub fn postgres_needs_autocommit(sql: &str, server_version_num: u32) -> bool {
@@ -878,6 +884,15 @@ lite | CREATE TABLE vacuum_log (a) || SELECT 1 | no
             };
             assert_eq!(needs, expected == "yes", "{who}: {sql}");
         }
+    }
+
+    #[test]
+    fn mysql_shares_data_changes_and_selects() {
+        // The cases the MySQL driver's own keyword reader was tested with.
+        assert!(mysql_shares_transaction("  /* a */ -- b\n# c\nselect 1"));
+        assert!(mysql_shares_transaction("INSERT INTO t VALUES (1)"));
+        assert!(!mysql_shares_transaction("CREATE TABLE t (id int)"));
+        assert!(!mysql_shares_transaction("/* unterminated"));
     }
 
     #[test]

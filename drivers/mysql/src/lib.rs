@@ -127,21 +127,6 @@ impl Canceller for MyCanceller {
     }
 }
 
-/// The first keyword of a statement, upper-cased, after blank space and comments.
-fn first_keyword(sql: &str) -> String {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(comment) = rest.strip_prefix("/*") {
-            rest = comment.split_once("*/").map_or("", |(_, after)| after).trim_start();
-        } else if rest.starts_with("-- ") || rest.starts_with('#') {
-            rest = rest.split_once('\n').map_or("", |(_, after)| after).trim_start();
-        } else {
-            break;
-        }
-    }
-    rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default().to_ascii_uppercase()
-}
-
 /// The `information_schema` check of one object: `condition` over `view`, whose
 /// `schema_column` is compared with the first parameter (the object's schema, else
 /// its table's, else the current database). Names compare case-insensitively.
@@ -319,7 +304,7 @@ impl Connection for MyConn {
 
     /// Data changes and plain `SELECT`s; anything else may commit implicitly.
     fn shares_transaction(&self, statement: &str) -> bool {
-        statement::is_data_change(statement) || first_keyword(statement) == "SELECT"
+        statement::mysql_shares_transaction(statement)
     }
 
     async fn presence(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
@@ -354,13 +339,6 @@ mod tests {
         let short = VersionTable { name: "alembic_version_t".into(), schema: None };
         assert_eq!(lock_name("t1", &short), "retort:`t1`.`alembic_version_t`");
         assert_ne!(lock_name("t1", &short), lock_name("t2", &short), "tenants on one server do not share a lock");
-    }
-
-    #[test]
-    fn first_keywords_skip_comments() {
-        assert_eq!(first_keyword("  /* a */ -- b\n# c\nselect 1"), "SELECT");
-        assert_eq!(first_keyword("CREATE TABLE t (id int)"), "CREATE");
-        assert_eq!(first_keyword("/* unterminated"), "");
     }
 
     #[test]
