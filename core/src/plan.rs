@@ -322,11 +322,7 @@ fn build(graph: &Graph, current: &[String], order: &[usize], direction: Directio
             Direction::Up => (down, vec![rev.id.clone()]),
             Direction::Down => (vec![rev.id.clone()], down),
         };
-        let (sql, line) = match (&rev.body, direction) {
-            (Body::Sql { up, up_line, .. }, Direction::Up) => (Some(up.clone()), *up_line),
-            (Body::Sql { down, down_line, .. }, Direction::Down) => (Some(down.clone()), *down_line),
-            (Body::Python, _) => (None, 0),
-        };
+        let (sql, line) = rev.sql_body(direction).map_or((None, 0), |(sql, line)| (Some(sql.to_string()), line));
         steps.push(Step {
             revision: rev.id.clone(),
             direction,

@@ -35,5 +35,18 @@ pub struct Revision {
     pub body: Body,
 }
 
+impl Revision {
+    /// The `.sql` body that runs going `direction`, and the file line it starts on;
+    /// `None` for a `.py` revision.
+    pub fn sql_body(&self, direction: crate::plan::Direction) -> Option<(&str, usize)> {
+        use crate::plan::Direction;
+        match (&self.body, direction) {
+            (Body::Sql { up, up_line, .. }, Direction::Up) => Some((up, *up_line)),
+            (Body::Sql { down, down_line, .. }, Direction::Down) => Some((down, *down_line)),
+            (Body::Python, _) => None,
+        }
+    }
+}
+
 /// Characters that Alembic forbids in revision ids because the spec grammar uses them.
 pub const ILLEGAL_ID_CHARS: [char; 3] = ['@', '-', '+'];

@@ -479,11 +479,7 @@ impl<'a> Run<'a> {
         let index = graph.index_of(&progress.revision)?;
         let statements = revision_statements(graph, index, progress.direction, self.dialect);
         let rev = graph.revision(index);
-        let body_line = match (&rev.body, progress.direction) {
-            (crate::revision::Body::Sql { up_line, .. }, Direction::Up) => *up_line,
-            (crate::revision::Body::Sql { down_line, .. }, Direction::Down) => *down_line,
-            _ => 0,
-        };
+        let body_line = rev.sql_body(progress.direction).map_or(0, |(_, line)| line);
         Some(PartWay {
             revision: progress.revision.clone(),
             direction: progress.direction,
@@ -818,9 +814,6 @@ fn statements(step: &Step, dialect: &dyn Dialect) -> Vec<Statement> {
 
 /// A revision's body in one direction, split as a step's would be.
 fn revision_statements(graph: &Graph, index: usize, direction: Direction, dialect: &dyn Dialect) -> Vec<Statement> {
-    match (&graph.revision(index).body, direction) {
-        (crate::revision::Body::Sql { up, .. }, Direction::Up) => split::split(up, dialect.flavor()),
-        (crate::revision::Body::Sql { down, .. }, Direction::Down) => split::split(down, dialect.flavor()),
-        _ => vec![],
-    }
+    let body = graph.revision(index).sql_body(direction);
+    body.map(|(sql, _)| split::split(sql, dialect.flavor())).unwrap_or_default()
 }
