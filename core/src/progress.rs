@@ -130,9 +130,14 @@ impl Table<'_> {
     /// so nobody else writes it).
     pub async fn drop_if_empty(&self, conn: &mut dyn Connection) -> Result<(), DriverError> {
         if self.read(conn).await?.is_some_and(|rows| rows.is_empty()) {
-            conn.execute(&format!("DROP TABLE {}", self.name())).await?;
+            self.drop_table(conn).await?;
         }
         Ok(())
+    }
+
+    /// Drops the table (the caller knows it exists and is empty, under the run lock).
+    pub async fn drop_table(&self, conn: &mut dyn Connection) -> Result<(), DriverError> {
+        conn.execute(&format!("DROP TABLE {}", self.name())).await.map(drop)
     }
 }
 

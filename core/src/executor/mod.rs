@@ -439,12 +439,19 @@ impl<'a> Run<'a> {
             self.clear_moved_past(graph, &plan.heads_after).await?;
         }
         let progress_touched = progress_table_found || plan.steps.iter().any(|s| self.by_statement(s));
-        if result.is_ok() && progress_touched {
-            self.progress_table().drop_if_empty(self.conn).await?;
-        }
-        if progress_touched && let Ok(left) = self.progress_table().read(self.conn).await {
-            let left = left.unwrap_or_default();
-            self.report.part_way = left.iter().filter_map(|p| self.part_way(graph, p)).collect();
+        if progress_touched {
+            // One read serves both: dropping an empty table, and reporting what is left.
+            match self.progress_table().read(self.conn).await {
+                Ok(left) => {
+                    if result.is_ok() && left.as_ref().is_some_and(Vec::is_empty) {
+                        self.progress_table().drop_table(self.conn).await?;
+                    }
+                    let left = left.unwrap_or_default();
+                    self.report.part_way = left.iter().filter_map(|p| self.part_way(graph, p)).collect();
+                }
+                Err(e) if result.is_ok() => return Err(e.into()),
+                Err(_) => {} // after a failure the connection may be gone
+            }
         }
         // After a failure the connection may be gone; the step's error matters more.
         match driver::read_versions(self.conn, self.dialect, self.table).await {
