@@ -66,6 +66,11 @@ impl Scanner {
         self.pos == 0 || self.chars[self.pos - 1] == '\n'
     }
 
+    /// Whether `keyword` (ASCII) starts at the cursor, in any case.
+    fn at_keyword(&self, keyword: &str) -> bool {
+        keyword.chars().enumerate().all(|(i, k)| self.peek(i).is_some_and(|c| c.eq_ignore_ascii_case(&k)))
+    }
+
     /// The rest of the current line, without its newline.
     fn rest_of_line(&self) -> String {
         self.chars[self.pos..].iter().take_while(|c| **c != '\n').collect()
@@ -76,14 +81,22 @@ impl Scanner {
         let mut start = self.pos;
         let mut start_line = self.line;
         let mut trigger = TriggerState::default();
+        // Only blanks since the last statement ended: where the `mysql` client reads
+        // its commands, so `SELECT 1; DELIMITER //` changes the delimiter.
+        let mut between_statements = true;
         while self.pos < self.chars.len() {
-            let has_directives = matches!(self.flavor, Flavor::MySql | Flavor::SqlServer);
-            if has_directives && self.at_line_start() && self.directive(&mut delimiter, start, start_line) {
+            let c = self.chars[self.pos];
+            let directive_here = match self.flavor {
+                Flavor::MySql => between_statements && self.at_keyword("delimiter"),
+                Flavor::SqlServer => self.at_line_start(),
+                Flavor::Postgres | Flavor::Sqlite => false,
+            };
+            if directive_here && self.directive(&mut delimiter, start, start_line) {
                 start = self.pos;
                 start_line = self.line;
                 continue;
             }
-            let c = self.chars[self.pos];
+            between_statements &= c.is_whitespace();
             if self.skip_quoted_or_comment() {
                 continue;
             }
@@ -102,6 +115,7 @@ impl Scanner {
                 start = self.pos;
                 start_line = self.line;
                 trigger = TriggerState::default();
+                between_statements = true;
                 continue;
             }
             self.bump();
@@ -398,6 +412,19 @@ mod tests {
     #[test]
     fn nested_block_comments_in_postgres() {
         assert_eq!(texts("/* a /* b; */ c; */ SELECT 1; SELECT 2", Flavor::Postgres).len(), 2);
+    }
+
+    #[test]
+    fn mysql_delimiter_after_a_statement_on_the_same_line() {
+        // The `mysql` client reads `DELIMITER` wherever a statement may start.
+        let sql = "SELECT 1; DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; END //  delimiter ;\nSELECT 2;";
+        assert_eq!(texts(sql, Flavor::MySql), ["SELECT 1", "CREATE PROCEDURE p() BEGIN SELECT 1; END", "SELECT 2"]);
+        assert_eq!(texts("SELECT 'DELIMITER //'; SELECT 3", Flavor::MySql), ["SELECT 'DELIMITER //'", "SELECT 3"]);
+        assert_eq!(
+            texts("SELECT 1 DELIMITER //", Flavor::MySql),
+            ["SELECT 1 DELIMITER //"],
+            "mid-statement it is a word"
+        );
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! Reads Alembic `.py` revision files statically: no Python runs.
 //!
-//! A small tokenizer walks the module (strings of every quoting style, comments,
-//! brackets, line continuations) and yields its top-level logical lines. Of those,
-//! assignments to `revision`, `down_revision`, `branch_labels` and `depends_on`
-//! are read, with or without a type annotation; a later assignment overrides an
-//! earlier one, as when Python runs the module; `revision, down_revision = "a", "b"`
-//! is read too. What cannot be read exactly is an error naming file and line: a
-//! value that is not a literal (`branch_labels = (cli.EXPAND_BRANCH,)`, an f-string
-//! with a placeholder), or an assignment inside a top-level `if`/`try`/`with`/`for`
-//! block that no later top-level assignment overrides.
+//! A small tokenizer walks the module (strings of every quoting style with their
+//! escapes decoded, comments, brackets, line continuations, `;`) and yields its
+//! logical lines, each marked top-level or not. Of the top-level ones, assignments
+//! to `revision`, `down_revision`, `branch_labels` and `depends_on` are read: plain,
+//! annotated, chained (`a = b = "x"`), parenthesized (`(a) = "x"`) or unpacking
+//! (`revision, down_revision = "a", "b"`); a later assignment overrides an earlier
+//! one and `del` unbinds, as when Python runs the module. Line endings are read as
+//! Python reads them (LF, CRLF or CR alone). What cannot be read exactly is an
+//! error naming file and line: a value that is not a literal
+//! (`branch_labels = (cli.EXPAND_BRANCH,)` without a readable constant, an f-string
+//! with a placeholder), an assignment inside a top-level `if`/`try`/`with`/`for`
+//! block that no later top-level assignment overrides, or a binding retort does not
+//! evaluate (`+=`, `:=`, `import … as revision`, `for revision in …`).
 
 use std::path::Path;
 
@@ -63,14 +67,29 @@ struct Facts {
 const TRACKED: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
 
 impl Facts {
-    /// Reads one top-level logical line; lines that assign nothing we track are skipped.
+    /// Reads one top-level logical line; lines that bind nothing we track are skipped.
     fn take(&mut self, tokens: &[Token], resolver: &Resolver) -> Result<(), String> {
-        if let Some((targets, value)) = unpacking(tokens) {
-            return self.take_unpacked(&targets, value, resolver);
+        if let Some(name) = unread_binding(tokens) {
+            return Err(format!(
+                "cannot read `{name}` statically: it is bound by something other than `=`; assign it a literal"
+            ));
         }
-        let Some(Token::Name(name)) = tokens.first() else { return Ok(()) };
-        let Some(value) = assigned_value(&tokens[1..]) else { return Ok(()) };
-        self.assign(name, value, resolver)
+        if let Some(names) = deleted(tokens) {
+            for name in names {
+                if let Some(slot) = self.slot(&name) {
+                    *slot = None;
+                }
+            }
+            return Ok(());
+        }
+        let Some(assignment) = Assignment::read(tokens) else { return Ok(()) };
+        for target in &assignment.targets {
+            match target {
+                Target::Name(name) => self.assign(name, assignment.value, resolver)?,
+                Target::Unpack(names) => self.take_unpacked(names, assignment.value, resolver)?,
+            }
+        }
+        Ok(())
     }
 
     /// `revision, down_revision = "a", "b"`: one value per target.
@@ -93,14 +112,18 @@ impl Facts {
         Ok(())
     }
 
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Vec<String>>> {
+        match name {
+            "revision" => Some(&mut self.revision),
+            "down_revision" => Some(&mut self.down_revision),
+            "branch_labels" => Some(&mut self.branch_labels),
+            "depends_on" => Some(&mut self.depends_on),
+            _ => None,
+        }
+    }
+
     fn assign(&mut self, name: &str, value: &[Token], resolver: &Resolver) -> Result<(), String> {
-        let slot = match name {
-            "revision" => &mut self.revision,
-            "down_revision" => &mut self.down_revision,
-            "branch_labels" => &mut self.branch_labels,
-            "depends_on" => &mut self.depends_on,
-            _ => return Ok(()),
-        };
+        let Some(slot) = self.slot(name) else { return Ok(()) };
         let values = literal(value, resolver).map_err(|reason| format!("cannot read `{name}` statically: {reason}"))?;
         if name == "revision" && values.len() != 1 {
             return Err("`revision` must be one string".to_string());
@@ -110,51 +133,174 @@ impl Facts {
     }
 }
 
-/// `a, b = ...` (optionally parenthesized targets): the target names and the value.
-fn unpacking(tokens: &[Token]) -> Option<(Vec<String>, &[Token])> {
-    let start = usize::from(matches!(tokens.first(), Some(Token::Op('(' | '['))));
-    if !matches!((tokens.get(start), tokens.get(start + 1)), (Some(Token::Name(_)), Some(Token::Op(',')))) {
-        return None;
+/// What one assignment target binds.
+#[derive(Debug)]
+enum Target {
+    /// `name = …`, `(name) = …`, `name: annotation = …`.
+    Name(String),
+    /// `a, b = …`, `(a, b) = …`, `[a] = …`.
+    Unpack(Vec<String>),
+}
+
+/// `t1 = t2 = … = value`: every target gets the value, as in Python.
+struct Assignment<'a> {
+    targets: Vec<Target>,
+    value: &'a [Token],
+}
+
+impl<'a> Assignment<'a> {
+    /// The assignment a logical line makes, if it is one whose targets are plain
+    /// names. Other targets (`x.attr = …`, `d["k"] = …`) bind no module name.
+    fn read(tokens: &'a [Token]) -> Option<Assignment<'a>> {
+        let mut segments = split_at_top_level(tokens, &Token::Op('='));
+        if segments.len() < 2 {
+            return None;
+        }
+        let value = segments.pop()?;
+        let annotated = segments.len() == 1;
+        let targets = segments.into_iter().map(|segment| target(segment, annotated)).collect::<Option<_>>()?;
+        Some(Assignment { targets, value })
     }
-    let equals = tokens.iter().position(|t| *t == Token::Op('='))?;
-    let mut names = Vec::new();
-    for token in &tokens[..equals] {
-        match token {
-            Token::Name(name) => names.push(name.clone()),
-            Token::Op(',' | '(' | ')' | '[' | ']') => {}
-            _ => return None,
+
+    /// The names the assignment binds.
+    fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for target in &self.targets {
+            match target {
+                Target::Name(name) => names.push(name.clone()),
+                Target::Unpack(list) => names.extend(list.iter().cloned()),
+            }
+        }
+        names
+    }
+}
+
+/// Reads one assignment target; an annotation (`name: T`) is allowed on a single target.
+fn target(tokens: &[Token], annotated: bool) -> Option<Target> {
+    match tokens {
+        [Token::Name(name)] => Some(Target::Name(name.clone())),
+        [Token::Name(name), Token::Op(':'), _, ..] if annotated => Some(Target::Name(name.clone())),
+        [Token::Op('('), Token::Name(name), Token::Op(')')] => Some(Target::Name(name.clone())),
+        _ => {
+            let inner = match enclosed(tokens) {
+                Some(inner) => inner,
+                None if tokens.contains(&Token::Op(',')) => tokens,
+                None => return None,
+            };
+            let mut names = Vec::new();
+            for item in inner.split(|t| *t == Token::Op(',')) {
+                match item {
+                    [Token::Name(name)] => names.push(name.clone()),
+                    [] => {}
+                    _ => return None,
+                }
+            }
+            (!names.is_empty()).then_some(Target::Unpack(names))
         }
     }
-    Some((names, &tokens[equals + 1..]))
+}
+
+/// `del a, b`: the names it unbinds.
+fn deleted(tokens: &[Token]) -> Option<Vec<String>> {
+    let [Token::Name(del), rest @ ..] = tokens else { return None };
+    if del != "del" {
+        return None;
+    }
+    let names = rest.iter().filter_map(|t| if let Token::Name(n) = t { Some(n.clone()) } else { None });
+    Some(names.collect())
+}
+
+/// A tracked name that the line binds in a way retort does not evaluate:
+/// `revision += …`, `(revision := …)`, `import x as revision`,
+/// `from m import revision`, `for revision in …`, `def revision():`.
+fn unread_binding(tokens: &[Token]) -> Option<&str> {
+    fn tracked(token: &Token) -> Option<&str> {
+        match token {
+            Token::Name(n) if TRACKED.contains(&n.as_str()) => Some(n.as_str()),
+            _ => None,
+        }
+    }
+    if let Some(pair) = tokens.windows(2).find(|w| tracked(&w[0]).is_some() && matches!(w[1], Token::Binding)) {
+        return tracked(&pair[0]);
+    }
+    let Some(Token::Name(first)) = tokens.first() else { return None };
+    let is_name = |t: &&Token| matches!(t, Token::Name(_));
+    match first.as_str() {
+        "import" | "with" | "except" => {
+            tokens.windows(2).filter(|w| matches!(&w[0], Token::Name(a) if a == "as")).find_map(|w| tracked(&w[1]))
+        }
+        "from" => {
+            let names = tokens.iter().position(|t| matches!(t, Token::Name(i) if i == "import"))?;
+            let items = tokens[names + 1..].split(|t| *t == Token::Op(','));
+            items.filter_map(|item| item.iter().rev().find(is_name)).find_map(tracked)
+        }
+        "for" => tokens[1..].iter().take_while(|t| !matches!(t, Token::Name(i) if i == "in")).find_map(tracked),
+        "def" | "class" => tokens.get(1).and_then(tracked),
+        _ => None,
+    }
 }
 
 /// A value split at its top-level commas (`"a", ("b", "c")` → two items).
 fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
-    let inner = match (tokens.first(), tokens.last()) {
-        (Some(Token::Op('(')), Some(Token::Op(')'))) if tokens.len() > 2 => &tokens[1..tokens.len() - 1],
-        _ => tokens,
+    let inner = enclosed(tokens).filter(|inner| !inner.is_empty()).unwrap_or(tokens);
+    let mut items = split_at_top_level(inner, &Token::Op(','));
+    if items.last().is_some_and(|item| item.is_empty()) {
+        items.pop(); // a trailing comma
+    }
+    items
+}
+
+/// The inside of `(…)` or `[…]` when the whole of `tokens` is one such group.
+fn enclosed(tokens: &[Token]) -> Option<&[Token]> {
+    let close = match tokens.first()? {
+        Token::Op('(') => Token::Op(')'),
+        Token::Op('[') => Token::Op(']'),
+        _ => return None,
     };
-    let (mut items, mut depth, mut start) = (Vec::new(), 0i32, 0);
-    for (i, token) in inner.iter().enumerate() {
+    let mut depth = 0i32;
+    for (i, token) in tokens.iter().enumerate() {
         match token {
             Token::Op('(' | '[' | '{') => depth += 1,
             Token::Op(')' | ']' | '}') => depth -= 1,
-            Token::Op(',') if depth == 0 => {
-                items.push(&inner[start..i]);
+            _ => {}
+        }
+        if depth == 0 {
+            return (i == tokens.len() - 1 && *token == close).then(|| &tokens[1..i]);
+        }
+    }
+    None
+}
+
+/// `tokens` cut at each `separator` outside brackets.
+fn split_at_top_level<'a>(tokens: &'a [Token], separator: &Token) -> Vec<&'a [Token]> {
+    let (mut items, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Op('(' | '[' | '{') => depth += 1,
+            Token::Op(')' | ']' | '}') => depth -= 1,
+            _ if token == separator && depth == 0 => {
+                items.push(&tokens[start..i]);
                 start = i + 1;
             }
             _ => {}
         }
     }
-    if start < inner.len() {
-        items.push(&inner[start..]);
-    }
+    items.push(&tokens[start..]);
     items
+}
+
+/// The names a logical line binds, read or not.
+fn bound_names(tokens: &[Token]) -> Vec<String> {
+    let mut names = Assignment::read(tokens).map(|a| a.names()).unwrap_or_default();
+    names.extend(unread_binding(tokens).map(str::to_string));
+    names.extend(deleted(tokens).unwrap_or_default());
+    names
 }
 
 /// Assignments to a tracked name inside a top-level `if`/`try`/`with`/`for`/
 /// `while` block depend on what runs; unless a later top-level assignment
-/// overrides them, they cannot be read exactly.
+/// overrides them, they cannot be read exactly. A one-line block
+/// (`if x: revision = "a"`) counts as a block.
 fn check_conditional_assignments(lines: &[Line]) -> Result<(), (usize, String)> {
     const BLOCKS: [&str; 9] = ["if", "elif", "else", "try", "except", "finally", "with", "for", "while"];
     let mut block: Option<&str> = None;
@@ -164,22 +310,24 @@ fn check_conditional_assignments(lines: &[Line]) -> Result<(), (usize, String)> 
             Some(Token::Name(name)) => name.as_str(),
             _ => "",
         };
-        if !line.indented {
-            block = BLOCKS.iter().find(|b| **b == first).copied();
-            if let Some((targets, _)) = unpacking(&line.tokens) {
-                pending.retain(|(_, name, _)| !targets.contains(name));
-            } else if assigned_value(&line.tokens[1.min(line.tokens.len())..]).is_some() {
-                pending.retain(|(_, name, _)| name != first);
-            }
-            continue;
-        }
-        let Some(header) = block else { continue };
-        let assigned: Vec<String> = match unpacking(&line.tokens) {
-            Some((targets, _)) => targets,
-            None if assigned_value(&line.tokens[1.min(line.tokens.len())..]).is_some() => vec![first.to_string()],
-            None => vec![],
+        let header = BLOCKS.iter().find(|b| **b == first).copied();
+        let (body, in_block): (&[Token], _) = if line.indented {
+            (&line.tokens, block)
+        } else if let Some(header) = header {
+            let colon = line.tokens.iter().position(|t| *t == Token::Op(':')).unwrap_or(line.tokens.len());
+            (line.tokens.get(colon + 1..).unwrap_or_default(), Some(header))
+        } else {
+            (&[], None)
         };
-        for name in assigned.into_iter().filter(|n| TRACKED.contains(&n.as_str())) {
+        if !line.indented {
+            block = header;
+            if header.is_none() {
+                let bound = bound_names(&line.tokens);
+                pending.retain(|(_, name, _)| !bound.contains(name));
+            }
+        }
+        let Some(header) = in_block else { continue };
+        for name in bound_names(body).into_iter().filter(|n| TRACKED.contains(&n.as_str())) {
             pending.push((line.number, name, header));
         }
     }
@@ -194,36 +342,11 @@ fn check_conditional_assignments(lines: &[Line]) -> Result<(), (usize, String)> 
     }
 }
 
-/// The tokens after `=` in `name = value` or `name: annotation = value`.
-fn assigned_value(rest: &[Token]) -> Option<&[Token]> {
-    match rest.first()? {
-        Token::Op('=') => Some(&rest[1..]),
-        Token::Op(':') => {
-            let mut depth = 0i32;
-            for (index, token) in rest.iter().enumerate().skip(1) {
-                match token {
-                    Token::Op('[' | '(' | '{') => depth += 1,
-                    Token::Op(']' | ')' | '}') => depth -= 1,
-                    Token::Op('=') if depth == 0 => return Some(&rest[index + 1..]),
-                    _ => {}
-                }
-            }
-            None // a bare annotation assigns nothing
-        }
-        _ => None,
-    }
-}
-
 /// `None`, a string, or a (possibly bracketed) tuple or list of strings; a
 /// dotted name stands for a string constant of an imported module.
 fn literal(tokens: &[Token], resolver: &Resolver) -> Result<Vec<String>, String> {
     const NOT_LITERAL: &str = "its value is not a string, None, or a tuple or list of strings";
-    let inner = match (tokens.first(), tokens.last()) {
-        (Some(Token::Op('(')), Some(Token::Op(')'))) | (Some(Token::Op('[')), Some(Token::Op(']'))) => {
-            &tokens[1..tokens.len() - 1]
-        }
-        _ => tokens,
-    };
+    let inner = enclosed(tokens).unwrap_or(tokens);
     let bare_none = |t: &[Token]| matches!(t, [Token::Name(none)] if none == "None");
     let parenthesized = matches!(tokens.first(), Some(Token::Op('(')));
     if bare_none(tokens) || (parenthesized && bare_none(inner)) {
@@ -286,21 +409,34 @@ fn read_docstring(doc: &str) -> (String, Option<String>) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Token {
     Name(String),
+    /// A `str` literal, escapes decoded.
     Str(String),
     Op(char),
+    /// `:=` or an augmented assignment (`+=`, `|=`, …): binds its left side.
+    Binding,
     Other,
 }
 
 /// A logical line: its 1-based line number, whether it is indented (a function
-/// body, an `if` block), and its tokens.
+/// body, an `if` block, or what follows `;` on a block's header line), and its tokens.
 pub(super) struct Line {
     pub number: usize,
     pub indented: bool,
     pub tokens: Vec<Token>,
 }
 
+/// Keywords whose line is a block header: what follows their `:` or a `;` on the
+/// same line is the block's body, not the module's.
+const COMPOUND: [&str; 13] =
+    ["if", "elif", "else", "try", "except", "finally", "with", "for", "while", "def", "class", "async", "match"];
+
+/// Operator characters; followed by `=` they form an augmented assignment.
+const OPERATORS: &str = "+-*/%&|^@<>!~";
+
 /// The module's logical lines. Errors carry the line number.
 pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
+    // Python reads source with universal newlines: CRLF and a lone CR end a line.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let chars: Vec<char> = text.chars().collect();
     let mut lines = Vec::new();
     let mut tokens = Vec::new();
@@ -315,7 +451,9 @@ pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
         if at_line_start {
             at_line_start = false;
             start_line = line;
-            top_level = !(c == ' ' || c == '\t');
+            // A form feed resets the indentation count, as in Python's tokenizer.
+            let indent = chars[i..].iter().take_while(|c| matches!(c, ' ' | '\t' | '\x0c'));
+            top_level = indent.fold(true, |_, c| *c == '\x0c');
         }
         match c {
             '\n' => {
@@ -329,6 +467,16 @@ pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
                 }
                 i += 1;
             }
+            ';' if depth == 0 => {
+                // Several statements on one line; after a block header they are its body.
+                let header = matches!(tokens.first(), Some(Token::Name(w)) if COMPOUND.contains(&w.as_str()));
+                if !tokens.is_empty() {
+                    let tokens = std::mem::take(&mut tokens);
+                    lines.push(Line { number: start_line, indented: !top_level, tokens });
+                }
+                top_level &= !header;
+                i += 1;
+            }
             '#' => {
                 while i < chars.len() && chars[i] != '\n' {
                     i += 1;
@@ -339,9 +487,8 @@ pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
                 i += 2;
             }
             '\'' | '"' => {
-                let (value, next, newlines) =
-                    string_literal(&chars, i).ok_or((line, "unterminated string".to_string()))?;
-                tokens.push(Token::Str(value));
+                let (token, next, newlines) = string_token(&chars, i, "").map_err(|e| (line, e))?;
+                tokens.push(token);
                 line += newlines;
                 i = next;
             }
@@ -354,11 +501,8 @@ pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
                 let is_prefix =
                     matches!(word.to_ascii_lowercase().as_str(), "r" | "u" | "b" | "f" | "rb" | "br" | "fr" | "rf");
                 if is_prefix && matches!(chars.get(i), Some('\'' | '"')) {
-                    let formatted = word.to_ascii_lowercase().contains('f');
-                    let (value, next, newlines) =
-                        string_literal(&chars, i).ok_or((line, "unterminated string".to_string()))?;
-                    // An f-string's placeholders are computed when Python runs: not a literal.
-                    tokens.push(if formatted && value.contains('{') { Token::Other } else { Token::Str(value) });
+                    let (token, next, newlines) = string_token(&chars, i, &word).map_err(|e| (line, e))?;
+                    tokens.push(token);
                     line += newlines;
                     i = next;
                     continue;
@@ -375,10 +519,32 @@ pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
                 tokens.push(Token::Op(c));
                 i += 1;
             }
-            '=' | ':' | ',' | '.' | '|' => {
-                let doubled = chars.get(i + 1) == Some(&'=');
-                tokens.push(if doubled { Token::Other } else { Token::Op(c) });
-                i += if doubled { 2 } else { 1 };
+            ':' if chars.get(i + 1) == Some(&'=') => {
+                tokens.push(Token::Binding);
+                i += 2;
+            }
+            '=' if chars.get(i + 1) == Some(&'=') => {
+                tokens.push(Token::Other);
+                i += 2;
+            }
+            '=' | ':' | ',' | '.' => {
+                tokens.push(Token::Op(c));
+                i += 1;
+            }
+            c if OPERATORS.contains(c) => {
+                let begin = i;
+                while i < chars.len() && OPERATORS.contains(chars[i]) {
+                    i += 1;
+                }
+                let operator: String = chars[begin..i].iter().collect();
+                let comparison = matches!(operator.as_str(), "<" | ">" | "!");
+                let followed_by_equals = chars.get(i) == Some(&'=') && chars.get(i + 1) != Some(&'=');
+                tokens.push(match (followed_by_equals, comparison) {
+                    (true, false) => Token::Binding,
+                    _ if operator == "|" => Token::Op('|'),
+                    _ => Token::Other,
+                });
+                i += usize::from(followed_by_equals);
             }
             c if c.is_whitespace() => i += 1,
             _ => {
@@ -393,31 +559,47 @@ pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
     Ok(lines)
 }
 
-/// Reads a string literal starting at `start` (a quote). Returns its value (escapes
-/// kept as written, except `\'` and `\"`), the index after it, and the newlines it spans.
-fn string_literal(chars: &[char], start: usize) -> Option<(String, usize, usize)> {
+/// Reads a string literal whose quote is at `start` and whose prefix (`r`, `b`,
+/// `f`, …) was `prefix`. A `str` becomes [`Token::Str`] with its escapes decoded
+/// as Python decodes them; bytes, an f-string with a placeholder, or a `\N{…}`
+/// escape become [`Token::Other`]: not a string retort can read. Returns the
+/// token, the index after the literal, and the newlines it spans.
+fn string_token(chars: &[char], start: usize, prefix: &str) -> Result<(Token, usize, usize), String> {
+    let prefix = prefix.to_ascii_lowercase();
+    let raw = prefix.contains('r');
+    let (body, next, newlines) = string_body(chars, start).ok_or("unterminated string")?;
+    if prefix.contains('b') {
+        return Ok((Token::Other, next, newlines));
+    }
+    let value = if raw { Some(body) } else { decode_escapes(&body) };
+    let token = match value {
+        // An f-string's placeholders are computed when Python runs: not a literal.
+        Some(value) if !(prefix.contains('f') && value.contains('{')) => Token::Str(value),
+        _ => Token::Other,
+    };
+    Ok((token, next, newlines))
+}
+
+/// The text between a literal's quotes, exactly as written (backslashes kept), the
+/// index after the closing quote, and the newlines the literal spans.
+fn string_body(chars: &[char], start: usize) -> Option<(String, usize, usize)> {
     let quote = chars[start];
     let triple = chars.get(start + 1) == Some(&quote) && chars.get(start + 2) == Some(&quote);
     let mut i = start + if triple { 3 } else { 1 };
-    let mut value = String::new();
+    let mut body = String::new();
     let mut newlines = 0;
     loop {
         let c = *chars.get(i)?;
         if c == '\\' {
             let next = *chars.get(i + 1)?;
-            if next == '\n' {
-                newlines += 1;
-            } else if next == quote {
-                value.push(next);
-            } else {
-                value.push(c);
-                value.push(next);
-            }
+            newlines += usize::from(next == '\n');
+            body.push(c);
+            body.push(next);
             i += 2;
             continue;
         }
         if c == quote && (!triple || (chars.get(i + 1) == Some(&quote) && chars.get(i + 2) == Some(&quote))) {
-            return Some((value, i + if triple { 3 } else { 1 }, newlines));
+            return Some((body, i + if triple { 3 } else { 1 }, newlines));
         }
         if c == '\n' {
             if !triple {
@@ -425,9 +607,69 @@ fn string_literal(chars: &[char], start: usize) -> Option<(String, usize, usize)
             }
             newlines += 1;
         }
-        value.push(c);
+        body.push(c);
         i += 1;
     }
+}
+
+/// Python's escapes in a `str` literal; `None` for one retort does not decode
+/// (`\N{name}`) or one Python rejects (a short `\x`, a surrogate).
+fn decode_escapes(body: &str) -> Option<String> {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let escaped = chars.next()?;
+        let simple = match escaped {
+            '\n' => Some(None),
+            '\\' | '\'' | '"' => Some(Some(escaped)),
+            'a' => Some(Some('\x07')),
+            'b' => Some(Some('\x08')),
+            'f' => Some(Some('\x0c')),
+            'n' => Some(Some('\n')),
+            'r' => Some(Some('\r')),
+            't' => Some(Some('\t')),
+            'v' => Some(Some('\x0b')),
+            _ => None,
+        };
+        if let Some(decoded) = simple {
+            out.extend(decoded);
+            continue;
+        }
+        let code = match escaped {
+            '0'..='7' => {
+                let mut digits = escaped.to_string();
+                while digits.len() < 3 && chars.peek().is_some_and(|d| ('0'..='7').contains(d)) {
+                    digits.extend(chars.next());
+                }
+                u32::from_str_radix(&digits, 8).ok()?
+            }
+            'x' | 'u' | 'U' => {
+                let width = match escaped {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let digits: String = (0..width).map_while(|_| chars.next_if(char::is_ascii_hexdigit)).collect();
+                if digits.len() != width {
+                    return None;
+                }
+                u32::from_str_radix(&digits, 16).ok()?
+            }
+            'N' => return None,
+            other => {
+                // An unknown escape keeps its backslash, as in Python.
+                out.push('\\');
+                out.push(other);
+                continue;
+            }
+        };
+        out.push(char::from_u32(code)?);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -551,6 +793,75 @@ def downgrade() -> None:
         assert!(r.depends_on.is_empty());
         let r = rev("\"\"\"x\n\nRevises: ('a', 'b')\n\"\"\"\nrevision = 'c'\ndown_revision = ('a', 'b')\n");
         assert_eq!(r.down_revisions, ["a", "b"]);
+    }
+
+    #[test]
+    fn cr_only_and_crlf_files_read_as_python_reads_them() {
+        let lf = "revision = 'b'\ndown_revision = 'a'\nbranch_labels = ('x',)\n";
+        for text in [lf.replace('\n', "\r"), lf.replace('\n', "\r\n")] {
+            let r = rev(&text);
+            assert_eq!((r.id.as_str(), r.down_revisions.as_slice()), ("b", &["a".to_string()][..]), "{text:?}");
+            assert_eq!(r.branch_labels, ["x"]);
+        }
+    }
+
+    #[test]
+    fn semicolons_separate_statements() {
+        let r = rev("import os; down_revision = \"x\"\nx = 1; revision = 'r'; branch_labels = None\n");
+        assert_eq!((r.id.as_str(), r.down_revisions.as_slice()), ("r", &["x".to_string()][..]));
+        let err = read("revision = 'r'\nif False: x = 1; down_revision = 'a'\n").unwrap_err();
+        assert!(err.to_string().contains("inside a `if:` block"), "a one-line block's body: {err}");
+        let err = read("revision = 'r'\nif True: down_revision = 'a'\n").unwrap_err();
+        assert!(err.to_string().starts_with("versions/x.py:2: cannot read `down_revision`"), "{err}");
+        assert!(rev("revision = 'r'\ndef f(): down_revision = 'a'; depends_on = 'b'\n").depends_on.is_empty());
+    }
+
+    #[test]
+    fn chained_parenthesized_and_bracketed_targets_bind_as_in_python() {
+        let r = rev("revision = 'r'\n(down_revision) = 'x'\n[branch_labels] = [('a', 'b')]\n");
+        assert_eq!(r.down_revisions, ["x"]);
+        assert_eq!(r.branch_labels, ["a", "b"]);
+        let r = rev("revision = 'r'\ndown_revision = depends_on = 'p'\n");
+        assert_eq!(
+            (r.down_revisions.as_slice(), r.depends_on.as_slice()),
+            (&["p".to_string()][..], &["p".to_string()][..])
+        );
+        let r = rev("revision = 'r'\ndepends_on = 'p'\ndel depends_on\n");
+        assert!(r.depends_on.is_empty(), "`del` unbinds");
+    }
+
+    #[test]
+    fn escapes_in_ids_are_decoded() {
+        assert_eq!(rev(r"revision = '\x30abc'").id, "0abc");
+        assert_eq!(rev(r"revision = '\u0041\101\t\q'").id, "AA\t\\q");
+        assert_eq!(rev(r"revision = 'it\'s'").id, "it's");
+        assert_eq!(rev(r"revision = r'\x30\''").id, r"\x30\'", "raw strings keep their backslashes");
+        assert_eq!(rev("revision = 'a\\\nb'").id, "ab", "a backslash-newline joins");
+        for unread in [r"revision = '\N{DIGIT ZERO}'", "revision = b'abc'", r"revision = '\x3'"] {
+            let err = read(unread).unwrap_err();
+            assert!(err.to_string().starts_with("versions/x.py:1: cannot read `revision`"), "{unread}: {err}");
+        }
+    }
+
+    #[test]
+    fn bindings_retort_does_not_evaluate_are_errors() {
+        for text in [
+            "revision = 'a'\nrevision += 'b'\n",
+            "revision = 'a'\n(down_revision := 'b')\n",
+            "revision = 'a'\nfrom helpers import down_revision\n",
+            "revision = 'a'\nimport helpers as depends_on\n",
+            "revision = 'a'\nfor branch_labels in [('x',)]: pass\n",
+        ] {
+            let err = read(text).unwrap_err();
+            assert!(err.to_string().starts_with("versions/x.py:2: cannot read"), "{text:?}: {err}");
+        }
+        assert_eq!(rev("revision = 'a'\nfrom helpers import down_revision as other\nx |= 1\n").id, "a");
+    }
+
+    #[test]
+    fn a_form_feed_resets_indentation() {
+        assert_eq!(rev("\x0crevision = 'a'\n").id, "a");
+        assert!(read("if x:\n  \x0c  revision = 'a'\n").is_err(), "still inside the block");
     }
 
     #[test]
