@@ -481,3 +481,36 @@ fn a_spec_naming_an_unknown_branch_never_exits_0() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("`version_table` is empty"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn specs_with_blanks_or_unknown_branches_never_exit_0() {
+    let p = Project::init();
+    let cases: [&[&str]; 6] = [
+        &["upgrade", " heads", "-d", "default", "--sql"],
+        &["upgrade", "heads ", "-d", "default"],
+        &["history", "-r", "nosuch@-1:", "-d", "default"],
+        &["history", "-r", "c5d7: heads", "-d", "default"],
+        &["show", "nosuch@base", "-d", "default"],
+        &["show", "@head", "-d", "default"], // an unset `$LABEL@head`
+    ];
+    for args in cases {
+        let out = p.retort(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stdout));
+        assert_eq!(text(&out.stderr).lines().count(), 1, "{args:?}: one line: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn history_past_the_end_and_show_base_read_as_alembic_does() {
+    let p = Project::init();
+    let to_end = p.retort(&["history", "-r", "c5d7:+5", "-d", "default"]);
+    let one_up = p.retort(&["history", "-r", "c5d7:+1", "-d", "default"]);
+    assert!(to_end.status.success(), "{}", text(&to_end.stderr));
+    assert_eq!(text(&to_end.stdout), text(&one_up.stdout), "the upper end stops at the last revision");
+    assert_eq!(text(&to_end.stdout).lines().count(), 2);
+    for spec in ["base", "billing@base"] {
+        let out = p.retort(&["show", spec, "-d", "default"]);
+        assert!(out.status.success(), "{spec}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "", "{spec} shows nothing");
+    }
+}

@@ -132,7 +132,7 @@ pub struct Plan {
 pub fn upgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
     check_branch(graph, target)?;
     let current_revs = resolve_current(graph, current)?;
-    let targets = upgrade_targets(graph, &current_revs, target)?;
+    let targets = upgrade_targets(graph, &current_revs, target, Graph::walk)?;
     check_overlap(graph, &targets)?;
     check_overlap(graph, &current_revs)?;
     let mut needs = graph.ancestors(&targets, true);
@@ -177,10 +177,12 @@ pub fn downgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan
 pub fn history(graph: &Graph, lower: &[String], upper: &str) -> Result<Vec<usize>, SpecError> {
     let lower_revs: Vec<usize> =
         lower.iter().map(|spec| graph.resolve(spec)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-    let mut targets = upgrade_targets(graph, &lower_revs, upper)?;
+    // `A:+N` past the last revision lists up to the end, as in Alembic.
+    let mut targets = upgrade_targets(graph, &lower_revs, upper, Graph::walk_at_most)?;
     if let [spec] = lower
         && let Some((branch, _)) = spec.split_once('@')
     {
+        graph.resolve_branch(branch)?; // `nosuch@-1:` names nothing
         let label = match graph.resolve_one(branch) {
             Ok(Some(i)) if graph.revision(i).id == branch => graph.effective_labels(i).first().map(|l| l.to_string()),
             _ => Some(branch.to_string()),
@@ -448,7 +450,10 @@ fn not_reachable(graph: &Graph, target: &str, direction: Direction, current: &[u
 }
 
 /// Alembic's `_parse_upgrade_target`.
-fn upgrade_targets(graph: &Graph, current: &[usize], target: &str) -> Result<Vec<usize>, SpecError> {
+/// How a positive relative step walks: [`Graph::walk`] or [`Graph::walk_at_most`].
+type Walk = fn(&Graph, Option<Pos>, i64, Option<&str>) -> Result<Option<Pos>, SpecError>;
+
+fn upgrade_targets(graph: &Graph, current: &[usize], target: &str, walk_up: Walk) -> Result<Vec<usize>, SpecError> {
     let Some(rel) = relative(target) else { return graph.resolve(target) };
     let too_far = || SpecError::RelativeTooFar { spec: target.to_string(), steps: rel.steps.unsigned_abs() };
     let walked = if rel.steps > 0 {
@@ -456,7 +461,7 @@ fn upgrade_targets(graph: &Graph, current: &[usize], target: &str) -> Result<Vec
             Some(symbol) => graph.resolve_one(symbol)?.map(Pos::Rev),
             None => upgrade_start(graph, current, rel.branch, target, rel.text)?,
         };
-        graph.walk(start, rel.steps, rel.branch)?
+        walk_up(graph, start, rel.steps, rel.branch)?
     } else {
         let symbol = rel.symbol.ok_or_else(too_far)?;
         let spec = rel.branch.map_or(symbol.to_string(), |b| format!("{b}@{symbol}"));

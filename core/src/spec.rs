@@ -58,6 +58,13 @@ fn parse_steps(text: &str) -> i64 {
     if text.starts_with('-') { -magnitude } else { magnitude }
 }
 
+/// What a walk does when it runs out of revisions before its last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overwalk {
+    Fails,
+    Stops,
+}
+
 /// The result of splitting off a `branch@` prefix and expanding `heads`/`head`/`base`.
 struct Resolved {
     branch: Option<String>,
@@ -149,6 +156,22 @@ impl Graph {
     /// Alembic's `_walk`: `steps` up (positive, optionally staying on `branch`) or down
     /// from `start` (`None` = from nothing). `Ok(None)` when the walk leaves the graph.
     pub fn walk(&self, start: Option<Pos>, steps: i64, branch: Option<&str>) -> Result<Option<Pos>, SpecError> {
+        self.walk_within(start, steps, branch, Overwalk::Fails)
+    }
+
+    /// Like [`Graph::walk`], but a walk that runs out of revisions stops at the last
+    /// one, as the upper end of Alembic's `history -r A:+N` does.
+    pub fn walk_at_most(&self, start: Option<Pos>, steps: i64, branch: Option<&str>) -> Result<Option<Pos>, SpecError> {
+        self.walk_within(start, steps, branch, Overwalk::Stops)
+    }
+
+    fn walk_within(
+        &self,
+        start: Option<Pos>,
+        steps: i64,
+        branch: Option<&str>,
+        overwalk: Overwalk,
+    ) -> Result<Option<Pos>, SpecError> {
         let mut at = start;
         for _ in 0..steps.unsigned_abs() {
             let next: Vec<Pos> = if steps > 0 {
@@ -171,6 +194,7 @@ impl Graph {
                 }
             };
             match next.as_slice() {
+                [] if overwalk == Overwalk::Stops && at.is_some() => return Ok(at),
                 [] => return Ok(None),
                 [one] => at = Some(*one),
                 many => {
@@ -218,7 +242,13 @@ impl Graph {
     }
 
     fn resolve_number(&self, spec: &str) -> Result<Resolved, SpecError> {
+        if spec.trim() != spec {
+            // Alembic refuses most of these, and reads ` -1` and `heads ` in some commands.
+            return Err(SpecError::Other(format!("'{spec}' has blanks around it; write the revision without them")));
+        }
         let (branch, id) = match spec.split_once('@') {
+            // Alembic reads `@head` as `head`; a deploy script's empty `$LABEL@head` is refused instead.
+            Some(("", _)) => return Err(SpecError::Other(format!("'{spec}' names no branch before '@'"))),
             Some((branch, id)) => (Some(branch.to_string()), id),
             None => (None, spec),
         };
@@ -228,7 +258,13 @@ impl Graph {
                 None => self.real_heads().iter().map(|&h| Item::Index(h)).collect(),
             },
             "head" => self.current_head(branch.as_deref())?.into_iter().map(Item::Index).collect(),
-            "base" | "" => vec![],
+            "base" => vec![],
+            "" => {
+                if let Some(branch) = &branch {
+                    self.resolve_branch(branch)?; // `nosuch@` names nothing
+                }
+                vec![]
+            }
             other => vec![Item::Ident(other.to_string())],
         };
         Ok(Resolved { branch, items })

@@ -91,13 +91,18 @@ CASES = []
 
 
 def case(name, description, revisions, checks, recursive=False, auto=True):
+    """``checks`` is a list of checks, or a callable ``fn(env)`` that returns
+    one at run time (so that ``start`` states can come from Alembic itself)."""
     assert not any(c["name"] == name for c in CASES), name
-    flat = []
-    for c in checks:
-        if isinstance(c, list):
-            flat.extend(c)
-        else:
-            flat.append(c)
+    if callable(checks):
+        flat = checks
+    else:
+        flat = []
+        for c in checks:
+            if isinstance(c, list):
+                flat.extend(c)
+            else:
+                flat.append(c)
     CASES.append(
         {
             "name": name,
@@ -1518,6 +1523,245 @@ N_RANDOM = 20
 
 
 # ---------------------------------------------------------------------------
+# spec differential cases
+# ---------------------------------------------------------------------------
+#
+# Many spec strings, valid and broken, each given to ``get_revisions``; a
+# subset is also given to ``upgrade`` / ``downgrade`` / ``stamp`` from states
+# that Alembic itself wrote (an empty database upgraded to one or two
+# targets).  The point is differential: retort must reject every spec Alembic
+# rejects and agree on the ones it accepts.  The spec lists are a fixed
+# hand-written part plus a part drawn from a seeded RNG, so they never change
+# between runs.
+
+
+def _dedupe(items):
+    seen, out = set(), []
+    for x in items:
+        if x not in seen:
+            seen.add(x)
+            out.append(x)
+    return out
+
+
+def _prefixes(ids):
+    """(unique, ambiguous) proper prefixes of ``ids`` under Alembic's partial
+    lookup, which only considers ids longer than 3 characters."""
+    longs = [i for i in ids if len(i) > 3]
+    uniq, amb = set(), set()
+    for i in ids:
+        for n in range(1, len(i)):
+            p = i[:n]
+            if p in ids:
+                continue
+            (uniq if sum(1 for x in longs if x.startswith(p)) == 1 else amb).add(p)
+    return sorted(uniq), sorted(amb)
+
+
+def _hand_specs(g):
+    """The fixed list of specs for one graph.  ``g`` names a few revisions:
+    root, low (a child of root), mid, top (a head) and lab (a branch label
+    that covers mid)."""
+    ids, labels = g["ids"], g["labels"]
+    root, low, mid, top, lab = g["root"], g["low"], g["mid"], g["top"], g["lab"]
+    out = []
+    # valid ids and their look-alikes
+    out += ids
+    out += [ids[0].upper(), mid.upper()]
+    out += g["unique_prefixes"] + g["ambiguous_prefixes"]
+    out += ["deadbeef0000", mid + "0"]
+    # symbols
+    out += ["head", "heads", "base", "HEAD", "Heads", "BASE", "hea", "bas"]
+    # labels
+    out += [lab, lab + "@head", lab + "@heads", lab + "@base", lab + "@", lab + "@-1", lab + "@+1", lab + "@+2",
+            lab + "@+0", lab + "@-0", lab + "@-99", lab[:3], lab + "@" + mid,
+            lab + "@" + top, lab + "@" + mid + "+1", lab + "@" + lab,
+            lab + "@@head", lab + "@head-1", lab + "@base+1", mid + "@" + lab]
+    for other in labels:
+        if other != lab:
+            out += [other, other + "@head", other + "@base", other + "@-1"]
+    out += ["nosuch@head", "nosuch@", "nosuch@base", "nosuch@-1", "@head", "@base", "@", "@@", "@-1", "@" + mid]
+    # a revision id in the branch slot
+    out += [mid + "@+1", mid + "@-1", mid + "@head", mid + "@base", mid + "@" + top, top + "@" + root, mid + "@"]
+    # bare relative steps
+    out += ["+1", "-1", "+2", "-2", "+0", "-0", "+", "-", "++1", "--1", "+-1", "+1x", "-1x", "1+", "1", "0",
+            "+01", "+1_0", "-1_0", "+1+1", "-1.5", "+ 1", "-1@head"]
+    # relative steps on symbols and revisions
+    out += ["heads+1", "heads-1", "head+1", "head-1", "head+0", "base+1", "base-1", "base-0"]
+    out += [mid + "+1", mid + "-1", mid + "+0", mid + "-0", mid + "+99", mid + "-99",
+            mid[:6] + "+1", mid + "++1", mid + "+1x", top + "+1", root + "-1", root + "-2", low + "+2"]
+    # separators, nesting and other junk
+    out += ["garbage++x@", "x@@y", "a@b@c", "head@head", "head@base", "None", "head~1", mid + "^"]
+    # whitespace
+    out += [" head", "head ", "\thead", "head\t", " +1", "+1 ", " -1", "-1 ", "-1\n", " ", " " + mid, mid + " ",
+            lab + "@ head", lab + "@-1 ", lab + "@ -1", mid + " +1"]
+    # ranges (only legal with --sql) and lists
+    out += ["", ":", "a:b", root + ":" + top, "base:heads"]
+    out += [root + "," + top, mid + ",", "head,base", mid + " " + top]
+    # unicode: letters, Arabic-Indic and fullwidth digits, odd spaces, NUL
+    out += ["héad", "αβγδ", mid + "é", "+\u0661", "-\u0661", "+\uff11", lab + "@-\u0661", "\u00a0head",
+            "\u2003+1", "日本語", "\x00"]
+    # huge numbers
+    out += ["+99999999999999999999", "-99999999999999999999", "-99", "+99", "+" + "9" * 40,
+            lab + "@+99999999999999999999", mid + "+99999999999999999999", mid + "-99999999999999999999"]
+    return _dedupe(out)
+
+
+# the subset of hand-written specs that also goes to upgrade / downgrade
+def _op_specs(g):
+    root, mid, top, lab = g["root"], g["mid"], g["top"], g["lab"]
+    out = [
+        "head", "heads", "base", mid, g["ambiguous_prefixes"][0], "deadbeef0000",
+        lab + "@head", lab + "@base", lab + "@", lab + "@-1", lab + "@+2", lab + "@+0", "nosuch@",
+        mid + "@+1", "+1", "-1", "+0", "-0", "+", "+1x", "-1x", "-1_0", "head-1", "base+1",
+        "base-1", mid + "+1", mid + "-1", mid + "+0", mid + "-0", "x@@y", " head", "\thead", " +1", " -1",
+        "", ":", root + ":" + top, root + "," + top, "+\u0661", "+99999999999999999999",
+        "-99999999999999999999", "-99",
+    ]
+    return _dedupe(out)
+
+
+# specs given to stamp (which resolves with get_revisions, no relative parsing)
+def _stamp_specs(g):
+    mid, lab = g["mid"], g["lab"]
+    return ["heads", "base", lab + "@head", lab + "@base", lab + "@-1", mid, "-1", " -1", "-1_0", "+1",
+            "nosuch@base", "@head", "head@base", mid + "+1"]
+
+
+def _random_specs(g, rng, n_concat, n_struct):
+    ids, labels = g["ids"], g["labels"]
+    uniq, amb = _prefixes(ids)
+    prefixes = rng.sample(uniq, 12) + amb
+    pools = [
+        (3, ids),
+        (3, prefixes),
+        (2, labels),
+        (3, ["head", "heads", "base"]),
+        (3, ["@"]),
+        (3, ["+", "-"]),
+        (3, ["0", "1", "2", "3", "12", "99"]),
+        (1, [" ", "\t"]),
+        (1, [":", ",", "HEAD", "nosuch"]),
+    ]
+    weights = [w for w, _ in pools]
+    out = []
+    for _ in range(n_concat):
+        k = rng.choice([1, 2, 2, 3, 3, 3, 4, 4, 5])
+        out.append("".join(rng.choice(rng.choices(pools, weights)[0][1]) for _ in range(k)))
+    for _ in range(n_struct):
+        while True:
+            s = ""
+            if rng.random() < 0.4:
+                s += rng.choice(labels + labels + rng.sample(ids, 2) + rng.sample(prefixes, 2) + ["nosuch", "head", ""]) + "@"
+            if rng.random() < 0.6:
+                s += rng.choice(ids + rng.sample(prefixes, 4) + ["head", "heads", "base"] + labels)
+            if rng.random() < 0.6:
+                s += rng.choice("+-") + str(rng.choice([0, 1, 1, 1, 2, 2, 3, 4, 7]))
+            if s:
+                break
+        out.append(s)
+    return out
+
+
+def _spec_checks_fn(g, seed):
+    """Build the check list at run time: start states come from Alembic."""
+
+    def build(env):
+        uniq, amb = _prefixes(g["ids"])
+        assert set(g["unique_prefixes"]) <= set(uniq) and set(g["ambiguous_prefixes"]) <= set(amb), g["ids"]
+        rng = random.Random(seed)
+        hand = _hand_specs(g)
+        specs = _dedupe(hand + _random_specs(g, rng, g["n_concat"], g["n_struct"]))
+        checks = [("resolve", s) for s in specs]
+        up_starts = [derive_state(env, t) for t in g["up_starts"]]
+        down_starts = [derive_state(env, t) for t in g["down_starts"]]
+        randoms = [s for s in specs if s not in hand]
+        op_specs = _op_specs(g) + rng.sample(randoms, g["n_random_ops"])
+        for i, s in enumerate(op_specs):
+            # one start each way, a second one for every eighth spec
+            for k in range(1 + (i % 8 == 0)):
+                checks.append(up(up_starts[(i + k) % len(up_starts)], s))
+                checks.append(down(down_starts[(i + k) % len(down_starts)], s))
+        for s in _stamp_specs(g) + rng.sample(randoms, 1):
+            checks.append(stamp(rng.choice(up_starts + down_starts), s))
+        return checks
+
+    return build
+
+
+SPEC_LINEAR = [
+    R("ae10f00d0001"),
+    R("ae10f00d0002", "ae10f00d0001"),
+    R("b7c4e2a91d03", "ae10f00d0002", labels="core"),
+    R("2024c0de0004", "b7c4e2a91d03"),
+    R("c0ffee123456", "2024c0de0004"),
+    R("c0ffee999999", "c0ffee123456"),
+]
+SPEC_LINEAR_G = {
+    "ids": [r["revision"] for r in SPEC_LINEAR],
+    "labels": ["core"],
+    "root": "ae10f00d0001",
+    "low": "ae10f00d0002",
+    "mid": "b7c4e2a91d03",
+    "top": "c0ffee999999",
+    "lab": "core",
+    "unique_prefixes": ["b7c4", "b7", "b", "2024", "202", "2", "c0ffee1", "c0ffee9999"],
+    "ambiguous_prefixes": ["ae10", "ae10f00d000", "a", "c0ffee", "c0f", "c"],
+    "up_starts": [[], ["ae10f00d0002"], ["b7c4e2a91d03"]],
+    "down_starts": [["heads"], ["2024c0de0004"]],
+    "n_concat": 14,
+    "n_struct": 8,
+    "n_random_ops": 4,
+}
+case(
+    "spec_differential_linear",
+    "six-revision chain, label 'core' on the 3rd (b7c4e2a91d03), ids sharing prefixes ('ae10', 'c0ffee') and one "
+    "starting with digits (2024c0de0004): a few hundred hand-written and seeded-random spec strings, valid and "
+    "broken, resolved, and a subset upgraded / downgraded / stamped from states Alembic wrote",
+    SPEC_LINEAR,
+    _spec_checks_fn(SPEC_LINEAR_G, 31337),
+)
+
+SPEC_BRANCHES = [
+    R("basement0001"),
+    R("a1a1a1a1a1a1", "basement0001", labels="alpha"),
+    R("a2a2a2a2a2a2", "a1a1a1a1a1a1"),
+    R("b1b1b1b1b1b1", "basement0001", labels="beta"),
+    R("b1b1b1b2b2b2", "b1b1b1b1b1b1"),
+    R("headroom0c01", "basement0001"),
+    R("e3e3e3e3e3e3", ["a2a2a2a2a2a2", "b1b1b1b2b2b2"]),
+    R("f4f4f4f4f4f4", "e3e3e3e3e3e3"),
+    R("5eed00000001", labels="gamma"),
+    R("5eed00000002", "5eed00000001", deps="a2a2a2a2a2a2"),
+]
+SPEC_BRANCHES_G = {
+    "ids": [r["revision"] for r in SPEC_BRANCHES],
+    "labels": ["alpha", "beta", "gamma"],
+    "root": "basement0001",
+    "low": "a1a1a1a1a1a1",
+    "mid": "a2a2a2a2a2a2",
+    "top": "f4f4f4f4f4f4",
+    "lab": "alpha",
+    "unique_prefixes": ["a2a2", "a2", "e3", "f", "basem", "headro", "hea", "b1b1b1b2"],
+    "ambiguous_prefixes": ["a", "b1b1b1", "b1b1b1b", "5eed", "5eed0000000", "b"],
+    "up_starts": [[], ["a2a2a2a2a2a2"], ["b1b1b1b2b2b2", "headroom0c01"]],
+    "down_starts": [["heads"], ["f4f4f4f4f4f4"], ["5eed00000002"]],
+    "n_concat": 10,
+    "n_struct": 6,
+    "n_random_ops": 4,
+}
+case(
+    "spec_differential_branches",
+    "root basement0001 splits into 'alpha' (a1, a2) and 'beta' (b1b1b1b1b1b1, b1b1b1b2b2b2) merged by e3 <- f4, plus "
+    "an unlabelled head headroom0c01 and a second root 'gamma' (5eed..01 <- 5eed..02, which depends_on a2): a few "
+    "hundred hand-written and seeded-random spec strings, resolved, and a subset upgraded / downgraded / stamped "
+    "from states Alembic wrote",
+    SPEC_BRANCHES,
+    _spec_checks_fn(SPEC_BRANCHES_G, 4242),
+)
+
+
+# ---------------------------------------------------------------------------
 # running alembic
 # ---------------------------------------------------------------------------
 
@@ -1947,6 +2191,8 @@ def run_case(spec):
             checks.append(up([], "heads"))
         if spec["checks"] is None:
             checks += random_checks(env, spec, heads, history)
+        elif callable(spec["checks"]):
+            checks += spec["checks"](env)
         else:
             checks += spec["checks"]
         if spec["auto"]:

@@ -115,7 +115,7 @@ pub async fn history(global: &Global, args: &HistoryArgs) -> Result<Exit> {
     let (lower, upper) = match &args.range {
         None => (String::new(), String::new()),
         Some(range) => match range.split_once(':') {
-            Some((a, b)) => (a.trim().to_string(), b.trim().to_string()),
+            Some((a, b)) => (a.to_string(), b.to_string()),
             None => bail!("history range `{range}` must be [start]:[end], [start]: or :[end]"),
         },
     };
@@ -170,7 +170,12 @@ pub fn show(global: &Global, args: &ShowArgs) -> Result<Exit> {
         let mut revisions = Vec::new();
         for spec in &args.revisions {
             let found = g.resolve(spec).with_context(|| format!("database `{}`", db.name))?;
-            if found.is_empty() {
+            // `base` and `label@base` show nothing, as in Alembic; a label must exist.
+            let names_base = spec == "base" || spec.ends_with("@base");
+            if let Some(branch) = spec.strip_suffix("@base") {
+                g.resolve_branch(branch).with_context(|| format!("database `{}`", db.name))?;
+            }
+            if found.is_empty() && !names_base {
                 bail!("database `{}`: `{spec}` names no revision", db.name);
             }
             revisions.extend(found);

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::python::{Line, Token, logical_lines};
+use super::pytokens::{Line, Token, logical_lines};
 
 /// What one top-level import binds.
 #[derive(Debug, Clone)]

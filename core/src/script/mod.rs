@@ -7,6 +7,7 @@
 
 mod constants;
 pub mod python;
+mod pytokens;
 pub mod sql;
 
 use std::fs;

@@ -1,22 +1,22 @@
 //! Reads Alembic `.py` revision files statically: no Python runs.
 //!
-//! A small tokenizer walks the module (strings of every quoting style with their
-//! escapes decoded, comments, brackets, line continuations, `;`) and yields its
-//! logical lines, each marked top-level or not. Of the top-level ones, assignments
-//! to `revision`, `down_revision`, `branch_labels` and `depends_on` are read: plain,
-//! annotated, chained (`a = b = "x"`), parenthesized (`(a) = "x"`) or unpacking
-//! (`revision, down_revision = "a", "b"`); a later assignment overrides an earlier
-//! one and `del` unbinds, as when Python runs the module. Line endings are read as
-//! Python reads them (LF, CRLF or CR alone). What cannot be read exactly is an
+//! On the module's logical lines (see [`super::pytokens`]), the top-level bindings
+//! of `revision`, `down_revision`, `branch_labels` and `depends_on` are followed in
+//! order, as when Python runs the module: plain, annotated, chained (`a = b = "x"`),
+//! parenthesized (`(a) = "x"`), unpacking (`revision, (down_revision, x) = …`,
+//! starred targets, a string unpacked into characters) and `del`. A later binding
+//! overrides an earlier one. A name whose final binding cannot be read exactly is an
 //! error naming file and line: a value that is not a literal
 //! (`branch_labels = (cli.EXPAND_BRANCH,)` without a readable constant, an f-string
-//! with a placeholder), an assignment inside a top-level `if`/`try`/`with`/`for`
-//! block that no later top-level assignment overrides, or a binding retort does not
-//! evaluate (`+=`, `:=`, `import … as revision`, `for revision in …`).
+//! with a placeholder, bytes), an assignment inside a top-level `if`/`try`/`with`/
+//! `for`/`match` block that no later top-level assignment overrides, or a binding
+//! retort does not evaluate (`+=`, `:=`, `import … as revision`, `global`,
+//! `globals()`, `exec`).
 
 use std::path::Path;
 
 use super::constants::Resolver;
+use super::pytokens::{Line, Token, logical_lines};
 use crate::error::ScriptError;
 use crate::revision::{Body, Revision};
 
@@ -24,18 +24,21 @@ use crate::revision::{Body, Revision};
 /// `revision` (an `__init__.py`, a helper module): it is not a revision.
 pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let fail = |line: usize, message: String| ScriptError::Malformed { path: path.to_path_buf(), line, message };
-    let all_lines = logical_lines(text).map_err(|(line, message)| fail(line, message))?;
-    check_conditional_assignments(&all_lines).map_err(|(line, message)| fail(line, message))?;
+    let fail = |(line, message): (usize, String)| ScriptError::Malformed { path: path.to_path_buf(), line, message };
+    let all_lines = logical_lines(text).map_err(fail)?;
+    check_dynamic_bindings(&all_lines).map_err(fail)?;
+    check_conditional_assignments(&all_lines).map_err(fail)?;
     let lines: Vec<Line> = all_lines.into_iter().filter(|l| !l.indented).collect();
 
     let resolver = Resolver::new(path, &lines);
     let mut facts = Facts::default();
     for line in &lines {
-        facts.take(&line.tokens, &resolver).map_err(|message| fail(line.number, message))?;
+        facts.take(line, &resolver);
     }
-    let Some(id) = facts.revision else { return Ok(None) };
-    let id = id.into_iter().next().unwrap_or_default();
+    let [revision, down_revision, branch_labels, depends_on] =
+        facts.slots.map(|slot| slot.transpose().map_err(fail)).map(|slot| slot.map(Option::unwrap_or_default));
+    let (down_revisions, branch_labels, depends_on) = (down_revision?, branch_labels?, depends_on?);
+    let Some(id) = revision?.into_iter().next() else { return Ok(None) };
     let docstring = lines.first().and_then(|line| match line.tokens.as_slice() {
         [Token::Str(doc)] => Some(doc.clone()),
         _ => None,
@@ -43,9 +46,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
     let (message, create_date) = docstring.as_deref().map(read_docstring).unwrap_or_default();
     Ok(Some(Revision {
         id,
-        down_revisions: facts.down_revision.unwrap_or_default(),
-        branch_labels: facts.branch_labels.unwrap_or_default(),
-        depends_on: facts.depends_on.unwrap_or_default(),
+        down_revisions,
+        branch_labels,
+        depends_on,
         message,
         create_date,
         transactional: true,
@@ -54,82 +57,169 @@ pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
     }))
 }
 
-/// The module-level facts, `None` where the module never assigns them.
-#[derive(Default)]
-struct Facts {
-    revision: Option<Vec<String>>,
-    down_revision: Option<Vec<String>>,
-    branch_labels: Option<Vec<String>>,
-    depends_on: Option<Vec<String>>,
-}
-
-/// The module-level names retort reads.
+/// The module-level names retort reads, in the order of [`Facts::slots`].
 const TRACKED: [&str; 4] = ["revision", "down_revision", "branch_labels", "depends_on"];
 
+/// What a module-level name is bound to: its strings, or the line that bound it
+/// and why that binding cannot be read.
+type Bound = Result<Vec<String>, (usize, String)>;
+
+/// The current binding of each tracked name, `None` while unbound.
+#[derive(Default)]
+struct Facts {
+    slots: [Option<Bound>; 4],
+}
+
 impl Facts {
-    /// Reads one top-level logical line; lines that bind nothing we track are skipped.
-    fn take(&mut self, tokens: &[Token], resolver: &Resolver) -> Result<(), String> {
+    /// Follows one top-level logical line.
+    fn take(&mut self, line: &Line, resolver: &Resolver) {
+        let tokens = line.tokens.as_slice();
         if let Some(name) = unread_binding(tokens) {
-            return Err(format!(
-                "cannot read `{name}` statically: it is bound by something other than `=`; assign it a literal"
-            ));
-        }
-        if let Some(names) = deleted(tokens) {
+            let why = format!("cannot read `{name}` statically: it is bound by something other than `=`");
+            self.bind(name, Err((line.number, why)));
+        } else if let Some(names) = deleted(tokens) {
             for name in names {
-                if let Some(slot) = self.slot(&name) {
-                    *slot = None;
+                if let Some(index) = TRACKED.iter().position(|t| *t == name) {
+                    self.slots[index] = None;
                 }
             }
-            return Ok(());
-        }
-        let Some(assignment) = Assignment::read(tokens) else { return Ok(()) };
-        for target in &assignment.targets {
-            match target {
-                Target::Name(name) => self.assign(name, assignment.value, resolver)?,
-                Target::Unpack(names) => self.take_unpacked(names, assignment.value, resolver)?,
+        } else if let Some(assignment) = Assignment::read(tokens) {
+            let value = Value::of(assignment.value, resolver);
+            for target in &assignment.targets {
+                self.assign(target, &value, line.number);
             }
         }
-        Ok(())
     }
 
-    /// `revision, down_revision = "a", "b"`: one value per target.
-    fn take_unpacked(&mut self, targets: &[String], value: &[Token], resolver: &Resolver) -> Result<(), String> {
-        if !targets.iter().any(|t| TRACKED.contains(&t.as_str())) {
-            return Ok(());
-        }
-        let items = split_top_level(value);
-        if items.len() != targets.len() {
-            return Err(format!(
-                "cannot read `{}` statically: {} values for {} names",
-                targets.join(", "),
-                items.len(),
-                targets.len()
-            ));
-        }
-        for (target, item) in targets.iter().zip(items) {
-            self.assign(target, item, resolver)?;
-        }
-        Ok(())
-    }
-
-    fn slot(&mut self, name: &str) -> Option<&mut Option<Vec<String>>> {
-        match name {
-            "revision" => Some(&mut self.revision),
-            "down_revision" => Some(&mut self.down_revision),
-            "branch_labels" => Some(&mut self.branch_labels),
-            "depends_on" => Some(&mut self.depends_on),
-            _ => None,
+    fn bind(&mut self, name: &str, bound: Bound) {
+        if let Some(index) = TRACKED.iter().position(|t| *t == name) {
+            self.slots[index] = Some(bound);
         }
     }
 
-    fn assign(&mut self, name: &str, value: &[Token], resolver: &Resolver) -> Result<(), String> {
-        let Some(slot) = self.slot(name) else { return Ok(()) };
-        let values = literal(value, resolver).map_err(|reason| format!("cannot read `{name}` statically: {reason}"))?;
-        if name == "revision" && values.len() != 1 {
-            return Err("`revision` must be one string".to_string());
+    /// Binds `target` to `value` as Python's assignment does, unpacking sequences.
+    fn assign(&mut self, target: &Target, value: &Value, line: usize) {
+        match target {
+            Target::Name(name) => {
+                let strings = match value.strings() {
+                    Ok(ids) if name == "revision" && ids.len() != 1 => Err("`revision` must be one string".to_string()),
+                    Ok(strings) => Ok(strings),
+                    Err(why) => Err(format!("cannot read `{name}` statically: {why}")),
+                };
+                self.bind(name, strings.map_err(|message| (line, message)));
+            }
+            Target::Unpack(targets) => match value.unpack(targets) {
+                Ok(values) => {
+                    for (target, value) in targets.iter().zip(&values) {
+                        self.assign(target, value, line);
+                    }
+                }
+                Err(why) => {
+                    for name in target.names() {
+                        self.bind(&name, Err((line, format!("cannot read `{name}` statically: {why}"))));
+                    }
+                }
+            },
+            Target::Starred(name) => self.assign(&Target::Name(name.clone()), value, line),
         }
-        *slot = Some(values);
-        Ok(())
+    }
+}
+
+/// A value as far as retort evaluates it.
+#[derive(Debug, Clone)]
+enum Value {
+    Str(String),
+    None,
+    /// A tuple or list.
+    Sequence(Vec<Value>),
+    /// Something that is not a literal, and why.
+    Unknown(String),
+}
+
+const NOT_LITERAL: &str = "its value is not a string, None, or a tuple or list of strings";
+
+impl Value {
+    /// Evaluates a literal: strings (adjacent ones concatenated), `None`, tuples and
+    /// lists; a dotted name stands for a string constant of an imported module.
+    fn of(tokens: &[Token], resolver: &Resolver) -> Value {
+        let mut tokens = tokens;
+        let mut bracketed = None;
+        while let Some((open, inner)) = enclosed(tokens) {
+            tokens = inner;
+            if open == '[' || inner.is_empty() || has_top_level_comma(inner) {
+                bracketed = Some(open);
+                break;
+            }
+        }
+        if bracketed.is_some() || has_top_level_comma(tokens) {
+            let mut items = split_at_top_level(tokens, &Token::Op(','));
+            if items.last().is_some_and(|item| item.is_empty()) {
+                items.pop(); // a trailing comma
+            }
+            if items.iter().any(|item| item.is_empty()) {
+                return Value::Unknown(NOT_LITERAL.to_string());
+            }
+            return Value::Sequence(items.into_iter().map(|item| Value::of(item, resolver)).collect());
+        }
+        match tokens {
+            [Token::Name(none)] if none == "None" => Value::None,
+            [Token::Unreadable(why), ..] => Value::Unknown(why.to_string()),
+            [Token::Str(_), ..] => {
+                let mut text = String::new();
+                for token in tokens {
+                    match token {
+                        Token::Str(part) => text.push_str(part),
+                        Token::Unreadable(why) => return Value::Unknown(why.to_string()),
+                        _ => return Value::Unknown(NOT_LITERAL.to_string()),
+                    }
+                }
+                Value::Str(text)
+            }
+            [Token::Name(_), ..] => match dotted_name(tokens) {
+                Some(parts) => resolver.resolve(&parts).map_or_else(Value::Unknown, Value::Str),
+                None => Value::Unknown(NOT_LITERAL.to_string()), // a call, an operator
+            },
+            _ => Value::Unknown(NOT_LITERAL.to_string()),
+        }
+    }
+
+    /// The strings a tracked name holds: `None` is none, a string is one.
+    fn strings(&self) -> Result<Vec<String>, String> {
+        match self {
+            Value::None => Ok(Vec::new()),
+            Value::Str(text) => Ok(vec![text.clone()]),
+            Value::Sequence(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Str(text) => Ok(text.clone()),
+                    Value::Unknown(why) => Err(why.clone()),
+                    _ => Err(NOT_LITERAL.to_string()),
+                })
+                .collect(),
+            Value::Unknown(why) => Err(why.clone()),
+        }
+    }
+
+    /// One value per target, a starred target taking the rest as a list.
+    fn unpack(&self, targets: &[Target]) -> Result<Vec<Value>, String> {
+        let items = match self {
+            Value::Sequence(items) => items.clone(),
+            Value::Str(text) => text.chars().map(|c| Value::Str(c.to_string())).collect(),
+            Value::None => return Err("None cannot be unpacked".to_string()),
+            Value::Unknown(why) => return Err(why.clone()),
+        };
+        let starred = targets.iter().position(|t| matches!(t, Target::Starred(_)));
+        let fixed = targets.len() - usize::from(starred.is_some());
+        let fits = if starred.is_some() { items.len() >= fixed } else { items.len() == fixed };
+        if !fits {
+            return Err(format!("{} values for {} names", items.len(), targets.len()));
+        }
+        let Some(star) = starred else { return Ok(items) };
+        let rest = items.len() - fixed;
+        let mut values = items[..star].to_vec();
+        values.push(Value::Sequence(items[star..star + rest].to_vec()));
+        values.extend_from_slice(&items[star + rest..]);
+        Ok(values)
     }
 }
 
@@ -138,8 +228,47 @@ impl Facts {
 enum Target {
     /// `name = …`, `(name) = …`, `name: annotation = …`.
     Name(String),
-    /// `a, b = …`, `(a, b) = …`, `[a] = …`.
-    Unpack(Vec<String>),
+    /// `*name` inside an unpacking target.
+    Starred(String),
+    /// `a, b = …`, `(a, (b, c)) = …`, `[a] = …`.
+    Unpack(Vec<Target>),
+}
+
+impl Target {
+    /// Reads one assignment target; an annotation (`name: T`) is allowed on a
+    /// single target. Other targets (`x.attr`, `d["k"]`) bind no module name.
+    fn read(tokens: &[Token], annotated: bool) -> Option<Target> {
+        match tokens {
+            [Token::Name(name)] => return Some(Target::Name(name.clone())),
+            [Token::Other, Token::Name(name)] => return Some(Target::Starred(name.clone())),
+            [Token::Name(name), Token::Op(':'), _, ..] if annotated => return Some(Target::Name(name.clone())),
+            [Token::Op('('), Token::Name(name), Token::Op(')'), Token::Op(':'), _, ..] if annotated => {
+                return Some(Target::Name(name.clone()));
+            }
+            _ => {}
+        }
+        let inner = match enclosed(tokens) {
+            Some((open, inner)) if open == '[' || has_top_level_comma(inner) => inner,
+            Some((_, inner)) => return Target::read(inner, annotated), // `(name)`, `((a, b))`
+            None if has_top_level_comma(tokens) => tokens,
+            None => return None,
+        };
+        let mut items = split_at_top_level(inner, &Token::Op(','));
+        if items.last().is_some_and(|item| item.is_empty()) {
+            items.pop();
+        }
+        let targets: Vec<Target> = items.into_iter().map(|item| Target::read(item, false)).collect::<Option<_>>()?;
+        let starred = targets.iter().filter(|t| matches!(t, Target::Starred(_))).count();
+        (!targets.is_empty() && starred <= 1).then_some(Target::Unpack(targets))
+    }
+
+    /// The names the target binds.
+    fn names(&self) -> Vec<String> {
+        match self {
+            Target::Name(name) | Target::Starred(name) => vec![name.clone()],
+            Target::Unpack(targets) => targets.iter().flat_map(Target::names).collect(),
+        }
+    }
 }
 
 /// `t1 = t2 = … = value`: every target gets the value, as in Python.
@@ -149,8 +278,7 @@ struct Assignment<'a> {
 }
 
 impl<'a> Assignment<'a> {
-    /// The assignment a logical line makes, if it is one whose targets are plain
-    /// names. Other targets (`x.attr = …`, `d["k"] = …`) bind no module name.
+    /// The assignment a logical line makes, if its targets are all names.
     fn read(tokens: &'a [Token]) -> Option<Assignment<'a>> {
         let mut segments = split_at_top_level(tokens, &Token::Op('='));
         if segments.len() < 2 {
@@ -158,45 +286,8 @@ impl<'a> Assignment<'a> {
         }
         let value = segments.pop()?;
         let annotated = segments.len() == 1;
-        let targets = segments.into_iter().map(|segment| target(segment, annotated)).collect::<Option<_>>()?;
+        let targets = segments.into_iter().map(|segment| Target::read(segment, annotated)).collect::<Option<_>>()?;
         Some(Assignment { targets, value })
-    }
-
-    /// The names the assignment binds.
-    fn names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        for target in &self.targets {
-            match target {
-                Target::Name(name) => names.push(name.clone()),
-                Target::Unpack(list) => names.extend(list.iter().cloned()),
-            }
-        }
-        names
-    }
-}
-
-/// Reads one assignment target; an annotation (`name: T`) is allowed on a single target.
-fn target(tokens: &[Token], annotated: bool) -> Option<Target> {
-    match tokens {
-        [Token::Name(name)] => Some(Target::Name(name.clone())),
-        [Token::Name(name), Token::Op(':'), _, ..] if annotated => Some(Target::Name(name.clone())),
-        [Token::Op('('), Token::Name(name), Token::Op(')')] => Some(Target::Name(name.clone())),
-        _ => {
-            let inner = match enclosed(tokens) {
-                Some(inner) => inner,
-                None if tokens.contains(&Token::Op(',')) => tokens,
-                None => return None,
-            };
-            let mut names = Vec::new();
-            for item in inner.split(|t| *t == Token::Op(',')) {
-                match item {
-                    [Token::Name(name)] => names.push(name.clone()),
-                    [] => {}
-                    _ => return None,
-                }
-            }
-            (!names.is_empty()).then_some(Target::Unpack(names))
-        }
     }
 }
 
@@ -210,16 +301,19 @@ fn deleted(tokens: &[Token]) -> Option<Vec<String>> {
     Some(names.collect())
 }
 
+/// A tracked name, if `token` is one.
+fn tracked(token: &Token) -> Option<&str> {
+    match token {
+        Token::Name(n) if TRACKED.contains(&n.as_str()) => Some(n.as_str()),
+        _ => None,
+    }
+}
+
 /// A tracked name that the line binds in a way retort does not evaluate:
 /// `revision += …`, `(revision := …)`, `import x as revision`,
-/// `from m import revision`, `for revision in …`, `def revision():`.
+/// `from m import revision`, `for revision in …`, `def revision():`,
+/// `case revision:`.
 fn unread_binding(tokens: &[Token]) -> Option<&str> {
-    fn tracked(token: &Token) -> Option<&str> {
-        match token {
-            Token::Name(n) if TRACKED.contains(&n.as_str()) => Some(n.as_str()),
-            _ => None,
-        }
-    }
     if let Some(pair) = tokens.windows(2).find(|w| tracked(&w[0]).is_some() && matches!(w[1], Token::Binding)) {
         return tracked(&pair[0]);
     }
@@ -236,25 +330,21 @@ fn unread_binding(tokens: &[Token]) -> Option<&str> {
         }
         "for" => tokens[1..].iter().take_while(|t| !matches!(t, Token::Name(i) if i == "in")).find_map(tracked),
         "def" | "class" => tokens.get(1).and_then(tracked),
+        "case" => tokens.iter().find_map(tracked),
         _ => None,
     }
 }
 
-/// A value split at its top-level commas (`"a", ("b", "c")` → two items).
-fn split_top_level(tokens: &[Token]) -> Vec<&[Token]> {
-    let inner = enclosed(tokens).filter(|inner| !inner.is_empty()).unwrap_or(tokens);
-    let mut items = split_at_top_level(inner, &Token::Op(','));
-    if items.last().is_some_and(|item| item.is_empty()) {
-        items.pop(); // a trailing comma
-    }
-    items
+/// Whether `tokens` hold a comma outside brackets.
+fn has_top_level_comma(tokens: &[Token]) -> bool {
+    split_at_top_level(tokens, &Token::Op(',')).len() > 1
 }
 
-/// The inside of `(…)` or `[…]` when the whole of `tokens` is one such group.
-fn enclosed(tokens: &[Token]) -> Option<&[Token]> {
-    let close = match tokens.first()? {
-        Token::Op('(') => Token::Op(')'),
-        Token::Op('[') => Token::Op(']'),
+/// The bracket and the inside of `(…)` or `[…]` when the whole of `tokens` is one such group.
+fn enclosed(tokens: &[Token]) -> Option<(char, &[Token])> {
+    let (open, close) = match tokens.first()? {
+        Token::Op('(') => ('(', Token::Op(')')),
+        Token::Op('[') => ('[', Token::Op(']')),
         _ => return None,
     };
     let mut depth = 0i32;
@@ -265,7 +355,7 @@ fn enclosed(tokens: &[Token]) -> Option<&[Token]> {
             _ => {}
         }
         if depth == 0 {
-            return (i == tokens.len() - 1 && *token == close).then(|| &tokens[1..i]);
+            return (i == tokens.len() - 1 && *token == close).then(|| (open, &tokens[1..i]));
         }
     }
     None
@@ -289,20 +379,66 @@ fn split_at_top_level<'a>(tokens: &'a [Token], separator: &Token) -> Vec<&'a [To
     items
 }
 
+/// The dotted name `a.b.c` that is the whole of `tokens`.
+fn dotted_name(tokens: &[Token]) -> Option<Vec<String>> {
+    let mut parts = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        match token {
+            Token::Name(part) if i % 2 == 0 => parts.push(part.clone()),
+            Token::Op('.') if i % 2 == 1 => {}
+            _ => return None,
+        }
+    }
+    (tokens.len() % 2 == 1).then_some(parts)
+}
+
+/// Functions that bind module names at run time, out of retort's sight.
+const DYNAMIC: [&str; 6] = ["globals", "exec", "eval", "vars", "setattr", "__import__"];
+
+/// `global revision` in a function, or a top-level call to `globals()`, `exec`
+/// and the like, can bind any tracked name: refused.
+fn check_dynamic_bindings(lines: &[Line]) -> Result<(), (usize, String)> {
+    for line in lines {
+        let tokens = &line.tokens;
+        if let [Token::Name(global), rest @ ..] = tokens.as_slice()
+            && global == "global"
+            && let Some(name) = rest.iter().find_map(tracked)
+        {
+            return Err((line.number, format!("cannot read `{name}` statically: it is bound through `global`")));
+        }
+        let call = tokens.iter().enumerate().find_map(|(i, token)| match token {
+            Token::Name(name) if DYNAMIC.contains(&name.as_str()) => {
+                let attribute = i > 0 && tokens[i - 1] == Token::Op('.');
+                let checked = !line.indented || name == "globals";
+                (checked && !attribute).then_some(name)
+            }
+            _ => None,
+        });
+        if let Some(call) = call {
+            return Err((
+                line.number,
+                format!("cannot read the revision statically: `{call}` may bind module names when Python runs it"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The names a logical line binds, read or not.
 fn bound_names(tokens: &[Token]) -> Vec<String> {
-    let mut names = Assignment::read(tokens).map(|a| a.names()).unwrap_or_default();
+    let mut names: Vec<String> =
+        Assignment::read(tokens).map(|a| a.targets.iter().flat_map(Target::names).collect()).unwrap_or_default();
     names.extend(unread_binding(tokens).map(str::to_string));
     names.extend(deleted(tokens).unwrap_or_default());
     names
 }
 
 /// Assignments to a tracked name inside a top-level `if`/`try`/`with`/`for`/
-/// `while` block depend on what runs; unless a later top-level assignment
+/// `while`/`match` block depend on what runs; unless a later top-level assignment
 /// overrides them, they cannot be read exactly. A one-line block
 /// (`if x: revision = "a"`) counts as a block.
 fn check_conditional_assignments(lines: &[Line]) -> Result<(), (usize, String)> {
-    const BLOCKS: [&str; 9] = ["if", "elif", "else", "try", "except", "finally", "with", "for", "while"];
+    const BLOCKS: [&str; 10] = ["if", "elif", "else", "try", "except", "finally", "with", "for", "while", "match"];
     let mut block: Option<&str> = None;
     let mut pending: Vec<(usize, String, &str)> = Vec::new();
     for line in lines {
@@ -342,60 +478,6 @@ fn check_conditional_assignments(lines: &[Line]) -> Result<(), (usize, String)> 
     }
 }
 
-/// `None`, a string, or a (possibly bracketed) tuple or list of strings; a
-/// dotted name stands for a string constant of an imported module.
-fn literal(tokens: &[Token], resolver: &Resolver) -> Result<Vec<String>, String> {
-    const NOT_LITERAL: &str = "its value is not a string, None, or a tuple or list of strings";
-    let inner = enclosed(tokens).unwrap_or(tokens);
-    let bare_none = |t: &[Token]| matches!(t, [Token::Name(none)] if none == "None");
-    let parenthesized = matches!(tokens.first(), Some(Token::Op('(')));
-    if bare_none(tokens) || (parenthesized && bare_none(inner)) {
-        return Ok(Vec::new());
-    }
-    let mut values = Vec::new();
-    let mut expect_item = true;
-    let mut i = 0;
-    while i < inner.len() {
-        match &inner[i] {
-            Token::Str(text) if expect_item => {
-                values.push(text.clone());
-                expect_item = false;
-            }
-            // Adjacent literals concatenate, as in Python.
-            Token::Str(text) => values.last_mut().ok_or(NOT_LITERAL)?.push_str(text),
-            Token::Name(_) if expect_item => {
-                let (parts, next) = dotted_name(inner, i);
-                if !matches!(inner.get(next), None | Some(Token::Op(','))) {
-                    return Err(NOT_LITERAL.to_string()); // a call, an operator: computed when Python runs
-                }
-                values.push(resolver.resolve(&parts)?);
-                expect_item = false;
-                i = next;
-                continue;
-            }
-            Token::Op(',') if !expect_item => expect_item = true,
-            _ => return Err(NOT_LITERAL.to_string()),
-        }
-        i += 1;
-    }
-    Ok(values)
-}
-
-/// The dotted name `a.b.c` starting at `start`, and the index after it.
-fn dotted_name(tokens: &[Token], start: usize) -> (Vec<String>, usize) {
-    let mut parts = Vec::new();
-    let mut i = start;
-    while let Some(Token::Name(part)) = tokens.get(i) {
-        parts.push(part.clone());
-        i += 1;
-        if tokens.get(i) != Some(&Token::Op('.')) || !matches!(tokens.get(i + 1), Some(Token::Name(_))) {
-            break;
-        }
-        i += 1;
-    }
-    (parts, i)
-}
-
 /// Alembic's message is the docstring's first paragraph; its `Create Date:` line is kept.
 fn read_docstring(doc: &str) -> (String, Option<String>) {
     let message = doc.trim().split("\n\n").next().unwrap_or_default().trim().to_string();
@@ -404,272 +486,6 @@ fn read_docstring(doc: &str) -> (String, Option<String>) {
         name.trim().eq_ignore_ascii_case("create date").then(|| value.trim().to_string())
     });
     (message, create_date)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Token {
-    Name(String),
-    /// A `str` literal, escapes decoded.
-    Str(String),
-    Op(char),
-    /// `:=` or an augmented assignment (`+=`, `|=`, …): binds its left side.
-    Binding,
-    Other,
-}
-
-/// A logical line: its 1-based line number, whether it is indented (a function
-/// body, an `if` block, or what follows `;` on a block's header line), and its tokens.
-pub(super) struct Line {
-    pub number: usize,
-    pub indented: bool,
-    pub tokens: Vec<Token>,
-}
-
-/// Keywords whose line is a block header: what follows their `:` or a `;` on the
-/// same line is the block's body, not the module's.
-const COMPOUND: [&str; 13] =
-    ["if", "elif", "else", "try", "except", "finally", "with", "for", "while", "def", "class", "async", "match"];
-
-/// Operator characters; followed by `=` they form an augmented assignment.
-const OPERATORS: &str = "+-*/%&|^@<>!~";
-
-/// The module's logical lines. Errors carry the line number.
-pub(super) fn logical_lines(text: &str) -> Result<Vec<Line>, (usize, String)> {
-    // Python reads source with universal newlines: CRLF and a lone CR end a line.
-    let text = text.replace("\r\n", "\n").replace('\r', "\n");
-    let chars: Vec<char> = text.chars().collect();
-    let mut lines = Vec::new();
-    let mut tokens = Vec::new();
-    let mut line = 1;
-    let mut start_line = 1;
-    let mut top_level = true;
-    let mut at_line_start = true;
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if at_line_start {
-            at_line_start = false;
-            start_line = line;
-            // A form feed resets the indentation count, as in Python's tokenizer.
-            let indent = chars[i..].iter().take_while(|c| matches!(c, ' ' | '\t' | '\x0c'));
-            top_level = indent.fold(true, |_, c| *c == '\x0c');
-        }
-        match c {
-            '\n' => {
-                line += 1;
-                if depth == 0 {
-                    if !tokens.is_empty() {
-                        let tokens = std::mem::take(&mut tokens);
-                        lines.push(Line { number: start_line, indented: !top_level, tokens });
-                    }
-                    at_line_start = true;
-                }
-                i += 1;
-            }
-            ';' if depth == 0 => {
-                // Several statements on one line; after a block header they are its body.
-                let header = matches!(tokens.first(), Some(Token::Name(w)) if COMPOUND.contains(&w.as_str()));
-                if !tokens.is_empty() {
-                    let tokens = std::mem::take(&mut tokens);
-                    lines.push(Line { number: start_line, indented: !top_level, tokens });
-                }
-                top_level &= !header;
-                i += 1;
-            }
-            '#' => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '\\' if chars.get(i + 1) == Some(&'\n') => {
-                line += 1;
-                i += 2;
-            }
-            '\'' | '"' => {
-                let (token, next, newlines) = string_token(&chars, i, "").map_err(|e| (line, e))?;
-                tokens.push(token);
-                line += newlines;
-                i = next;
-            }
-            c if c.is_alphabetic() || c == '_' => {
-                let begin = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-                let word: String = chars[begin..i].iter().collect();
-                let is_prefix =
-                    matches!(word.to_ascii_lowercase().as_str(), "r" | "u" | "b" | "f" | "rb" | "br" | "fr" | "rf");
-                if is_prefix && matches!(chars.get(i), Some('\'' | '"')) {
-                    let (token, next, newlines) = string_token(&chars, i, &word).map_err(|e| (line, e))?;
-                    tokens.push(token);
-                    line += newlines;
-                    i = next;
-                    continue;
-                }
-                tokens.push(Token::Name(word));
-            }
-            '(' | '[' | '{' => {
-                depth += 1;
-                tokens.push(Token::Op(c));
-                i += 1;
-            }
-            ')' | ']' | '}' => {
-                depth = depth.saturating_sub(1);
-                tokens.push(Token::Op(c));
-                i += 1;
-            }
-            ':' if chars.get(i + 1) == Some(&'=') => {
-                tokens.push(Token::Binding);
-                i += 2;
-            }
-            '=' if chars.get(i + 1) == Some(&'=') => {
-                tokens.push(Token::Other);
-                i += 2;
-            }
-            '=' | ':' | ',' | '.' => {
-                tokens.push(Token::Op(c));
-                i += 1;
-            }
-            c if OPERATORS.contains(c) => {
-                let begin = i;
-                while i < chars.len() && OPERATORS.contains(chars[i]) {
-                    i += 1;
-                }
-                let operator: String = chars[begin..i].iter().collect();
-                let comparison = matches!(operator.as_str(), "<" | ">" | "!");
-                let followed_by_equals = chars.get(i) == Some(&'=') && chars.get(i + 1) != Some(&'=');
-                tokens.push(match (followed_by_equals, comparison) {
-                    (true, false) => Token::Binding,
-                    _ if operator == "|" => Token::Op('|'),
-                    _ => Token::Other,
-                });
-                i += usize::from(followed_by_equals);
-            }
-            c if c.is_whitespace() => i += 1,
-            _ => {
-                tokens.push(Token::Other);
-                i += 1;
-            }
-        }
-    }
-    if !tokens.is_empty() {
-        lines.push(Line { number: start_line, indented: !top_level, tokens });
-    }
-    Ok(lines)
-}
-
-/// Reads a string literal whose quote is at `start` and whose prefix (`r`, `b`,
-/// `f`, …) was `prefix`. A `str` becomes [`Token::Str`] with its escapes decoded
-/// as Python decodes them; bytes, an f-string with a placeholder, or a `\N{…}`
-/// escape become [`Token::Other`]: not a string retort can read. Returns the
-/// token, the index after the literal, and the newlines it spans.
-fn string_token(chars: &[char], start: usize, prefix: &str) -> Result<(Token, usize, usize), String> {
-    let prefix = prefix.to_ascii_lowercase();
-    let raw = prefix.contains('r');
-    let (body, next, newlines) = string_body(chars, start).ok_or("unterminated string")?;
-    if prefix.contains('b') {
-        return Ok((Token::Other, next, newlines));
-    }
-    let value = if raw { Some(body) } else { decode_escapes(&body) };
-    let token = match value {
-        // An f-string's placeholders are computed when Python runs: not a literal.
-        Some(value) if !(prefix.contains('f') && value.contains('{')) => Token::Str(value),
-        _ => Token::Other,
-    };
-    Ok((token, next, newlines))
-}
-
-/// The text between a literal's quotes, exactly as written (backslashes kept), the
-/// index after the closing quote, and the newlines the literal spans.
-fn string_body(chars: &[char], start: usize) -> Option<(String, usize, usize)> {
-    let quote = chars[start];
-    let triple = chars.get(start + 1) == Some(&quote) && chars.get(start + 2) == Some(&quote);
-    let mut i = start + if triple { 3 } else { 1 };
-    let mut body = String::new();
-    let mut newlines = 0;
-    loop {
-        let c = *chars.get(i)?;
-        if c == '\\' {
-            let next = *chars.get(i + 1)?;
-            newlines += usize::from(next == '\n');
-            body.push(c);
-            body.push(next);
-            i += 2;
-            continue;
-        }
-        if c == quote && (!triple || (chars.get(i + 1) == Some(&quote) && chars.get(i + 2) == Some(&quote))) {
-            return Some((body, i + if triple { 3 } else { 1 }, newlines));
-        }
-        if c == '\n' {
-            if !triple {
-                return None;
-            }
-            newlines += 1;
-        }
-        body.push(c);
-        i += 1;
-    }
-}
-
-/// Python's escapes in a `str` literal; `None` for one retort does not decode
-/// (`\N{name}`) or one Python rejects (a short `\x`, a surrogate).
-fn decode_escapes(body: &str) -> Option<String> {
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        let escaped = chars.next()?;
-        let simple = match escaped {
-            '\n' => Some(None),
-            '\\' | '\'' | '"' => Some(Some(escaped)),
-            'a' => Some(Some('\x07')),
-            'b' => Some(Some('\x08')),
-            'f' => Some(Some('\x0c')),
-            'n' => Some(Some('\n')),
-            'r' => Some(Some('\r')),
-            't' => Some(Some('\t')),
-            'v' => Some(Some('\x0b')),
-            _ => None,
-        };
-        if let Some(decoded) = simple {
-            out.extend(decoded);
-            continue;
-        }
-        let code = match escaped {
-            '0'..='7' => {
-                let mut digits = escaped.to_string();
-                while digits.len() < 3 && chars.peek().is_some_and(|d| ('0'..='7').contains(d)) {
-                    digits.extend(chars.next());
-                }
-                u32::from_str_radix(&digits, 8).ok()?
-            }
-            'x' | 'u' | 'U' => {
-                let width = match escaped {
-                    'x' => 2,
-                    'u' => 4,
-                    _ => 8,
-                };
-                let digits: String = (0..width).map_while(|_| chars.next_if(char::is_ascii_hexdigit)).collect();
-                if digits.len() != width {
-                    return None;
-                }
-                u32::from_str_radix(&digits, 16).ok()?
-            }
-            'N' => return None,
-            other => {
-                // An unknown escape keeps its backslash, as in Python.
-                out.push('\\');
-                out.push(other);
-                continue;
-            }
-        };
-        out.push(char::from_u32(code)?);
-    }
-    Some(out)
 }
 
 #[cfg(test)]
