@@ -19,6 +19,7 @@ every_driver!(
     run_lock_times_out_naming_the_target_holder,
     transaction_per_run_rolls_back_the_whole_run,
     non_transactional_revision_starting_with_a_data_change,
+    string_literals_arrive_byte_exact,
 );
 
 fn table() -> VersionTable {
@@ -236,4 +237,53 @@ impl executor::Hooks for Finished {
     fn step_finished(&self, step: &executor::AppliedStep) {
         self.0.lock().unwrap().push(step.revision.clone());
     }
+}
+
+/// Values whose bytes a splitter or a line-ending conversion could change: CRLF,
+/// a lone CR, tabs, delimiters, comment markers and doubled quotes inside the
+/// literal, and (outside SQL Server's `VARCHAR`) text beyond ASCII.
+fn tricky_values(kind: Kind) -> Vec<&'static str> {
+    let mut values = vec![
+        "line1\r\nline2",
+        "cr\ronly",
+        "tab\there;",
+        "-- not a comment; /* nor this */",
+        "it''s",
+        "  trailing blanks  \r\n",
+        "GO\nDELIMITER //",
+    ];
+    if kind != Kind::Mssql {
+        values.push("é ☃ 😀");
+    }
+    values
+}
+
+async fn string_literals_arrive_byte_exact(db: TestDb) -> TestDb {
+    let s = db.scripts();
+    let text_type = "VARCHAR(200)";
+    let values = tricky_values(db.kind);
+    let inserts = |table: &str| -> String {
+        let rows: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("INSERT INTO {table} (id, v) VALUES ({i}, '{v}');"))
+            .collect();
+        rows.join("\n")
+    };
+    let create = |table: &str| format!("CREATE TABLE {table} (id INTEGER, v {text_type});\n");
+    write_revision(&s, "aaaa00000001", &[], "", &(create("lit_tx") + &inserts("lit_tx")), "DROP TABLE lit_tx");
+    let header = "-- Transactional: false";
+    let up = create("lit_auto") + &inserts("lit_auto");
+    write_revision(&s, "bbbb00000001", &["aaaa00000001"], header, &up, "DROP TABLE lit_auto");
+    let mut conn = db.connect().await;
+    let report = apply(conn.as_mut(), &db, Action::Upgrade("heads".into())).await;
+    assert!(report.error.is_none(), "{:?}", report.error);
+    let expected: Vec<Option<String>> = values.iter().map(|v| Some(v.replace("''", "'"))).collect();
+    for table in ["lit_tx", "lit_auto"] {
+        let rows = conn.query(&format!("SELECT v FROM {table} ORDER BY id")).await.expect("query");
+        let got: Vec<Option<String>> = rows.into_iter().map(|mut row| row.remove(0)).collect();
+        assert_eq!(got, expected, "{:?} {table}", db.kind);
+    }
+    conn.close().await.expect("close");
+    db
 }

@@ -3,6 +3,7 @@
 use super::statements;
 use crate::driver::{Dialect, VersionTable};
 use crate::plan::Plan;
+use crate::split::{Flavor, split};
 
 /// Renders a plan as an offline SQL script, the way Alembic's `--sql` does:
 /// each step introduced by `-- Running upgrade A -> B`.
@@ -18,7 +19,7 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         let body = if step.is_python && !step.is_stamp {
             format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
         } else {
-            statements(step, dialect).iter().map(|s| format!("{}{end}\n", terminable(&s.sql))).collect()
+            statements(step, dialect).iter().map(|s| rendered(&s.sql, dialect.flavor(), end)).collect()
         };
         let version: String =
             step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();
@@ -35,6 +36,21 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
     out
 }
 
+/// One statement as the dialect's own client reads it. The `mysql` client ends a
+/// statement at its first `;`, so a procedure or trigger body holding several goes
+/// between `DELIMITER` lines, with a delimiter the statement does not contain.
+fn rendered(sql: &str, flavor: Flavor, end: &str) -> String {
+    let sql = terminable(sql);
+    if flavor != Flavor::MySql || split(&sql, Flavor::MySql).len() < 2 {
+        return format!("{sql}{end}\n");
+    }
+    let candidates = ["//", "$$", ";;", "$$$", "///"].map(String::from);
+    let fallback = (4..).map(|n| "/".repeat(n));
+    // The fallback grows until it is longer than the statement, so `find` ends.
+    let delimiter = candidates.into_iter().chain(fallback).find(|d| !sql.contains(d.as_str())).unwrap_or_default();
+    format!("DELIMITER {delimiter}\n{sql}{delimiter}\nDELIMITER ;\n")
+}
+
 /// A statement ready for its terminator: a last line holding a `--` (or MySQL `#`)
 /// comment would swallow a `;` written after it, so the terminator goes on a line of
 /// its own there.
@@ -46,7 +62,16 @@ fn terminable(sql: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::terminable;
+    use super::{rendered, terminable};
+    use crate::split::Flavor;
+
+    #[test]
+    fn mysql_bodies_holding_semicolons_go_between_delimiter_lines() {
+        let body = "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT '//'; END";
+        assert_eq!(rendered(body, Flavor::MySql, ";"), format!("DELIMITER $$\n{body}$$\nDELIMITER ;\n"));
+        assert_eq!(rendered("SELECT 'a;b'", Flavor::MySql, ";"), "SELECT 'a;b';\n", "one statement as it is");
+        assert_eq!(rendered(body, Flavor::Postgres, ";"), format!("{body};\n"));
+    }
 
     #[test]
     fn a_trailing_line_comment_does_not_swallow_the_terminator() {
