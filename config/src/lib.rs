@@ -224,10 +224,20 @@ fn file_provider(path: &Path) -> Result<figment::providers::Data<Toml>, ConfigEr
     Ok(Toml::file_exact(path))
 }
 
-/// figment's errors, one line, with any URL password in a quoted value masked.
+/// figment's errors, one line, with any URL password in a quoted value masked. A
+/// TOML parse error's echo of the source line (`2 | url = "postgres://u:pw@…`) is
+/// left out: the line and column say where, and the echoed line may hold a
+/// password that no URL pattern recognises once the line is broken.
 fn one_line(error: &figment::Error) -> String {
-    let text = error.clone().into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
-    scrub_urls(&text)
+    let is_snippet =
+        |line: &str| line.trim_start().trim_start_matches(|c: char| c.is_ascii_digit()).trim_start().starts_with('|');
+    let messages = error.clone().into_iter().map(|e| {
+        let text = e.to_string();
+        let kept: Vec<&str> =
+            text.lines().filter(|l| !is_snippet(l)).map(str::trim).filter(|l| !l.is_empty()).collect();
+        kept.join(": ")
+    });
+    scrub_urls(&messages.collect::<Vec<_>>().join("; "))
 }
 
 /// `scheme://user:password@...` in `text` with the password replaced by `***`.
@@ -490,6 +500,14 @@ version_table = "alembic_version_analytics"
     fn passwords_in_bad_values_are_masked() {
         let err = load_str("[databases]\ndefault = \"postgres://app:hunter2@h/db\"\n").unwrap_err().to_string();
         assert!(!err.contains("hunter2") && err.contains("app:***@h/db"), "{err}");
+    }
+
+    #[test]
+    fn a_broken_line_holding_a_password_is_not_echoed() {
+        // Found by fuzzing: TOML's error echoed the broken source line.
+        let err = load_str("[databases.app]\nurl = \"postgres://app:s3cretpw@db/app\n").unwrap_err().to_string();
+        assert!(!err.contains("s3cretpw"), "{err}");
+        assert!(err.contains("line 2") && !err.contains('\n'), "one line naming where: {err}");
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub fn upgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, 
 
 /// Plans `downgrade <target>` from the current version rows.
 pub fn downgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
+    crate::spec::refuse_blanks(target)?;
     check_branch(graph, target)?;
     let current_revs = resolve_current(graph, current)?;
     let (branch, destination) = downgrade_target(graph, &current_revs, target)?;
@@ -601,6 +602,18 @@ mod tests {
     fn sorted(mut v: Vec<String>) -> Vec<String> {
         v.sort();
         v
+    }
+
+    #[test]
+    fn specs_with_blanks_or_text_after_the_steps_are_refused() {
+        // Found by fuzzing: a downgrade read ` a@b` by its last part, `+1x` ran `+1`.
+        let g = graph(&["a:", "b:a", "c:b"]);
+        for spec in [" a@b", "b ", "\tb"] {
+            assert!(downgrade(&g, &strings(&["c"]), spec).is_err(), "{spec:?}");
+            assert!(upgrade(&g, &[], spec).is_err(), "{spec:?}");
+        }
+        assert!(upgrade(&g, &[], "+1x").is_err() && downgrade(&g, &strings(&["c"]), "-1x").is_err());
+        assert_eq!(run(&upgrade(&g, &[], "+1").unwrap()), ["up a"]);
     }
 
     #[test]

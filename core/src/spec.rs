@@ -30,7 +30,9 @@ pub struct Relative<'a> {
     pub text: &'a str,
 }
 
-/// Matches Alembic's `(?:(.+?)@)?(\w+)?((?:\+|-)\d+)` at the start of `spec`.
+/// Matches Alembic's `(?:(.+?)@)?(\w+)?((?:\+|-)\d+)` against the whole of
+/// `spec`. Alembic matches only its start, so that `+1x` or `c@-1 ` run `+1` and
+/// `c@-1`; retort reads those as names, which then fail to resolve.
 pub fn relative(spec: &str) -> Option<Relative<'_>> {
     let at_positions = spec.char_indices().filter(|&(i, c)| c == '@' && i > 0).map(|(i, _)| i);
     for at in at_positions {
@@ -42,20 +44,30 @@ pub fn relative(spec: &str) -> Option<Relative<'_>> {
     Some(Relative { branch: None, symbol, steps: parse_steps(text), text })
 }
 
+/// `symbol±N` making up all of `rest`.
 fn symbol_and_steps(rest: &str) -> Option<(Option<&str>, &str)> {
     let word_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
     let after = &rest[word_end..];
     let digits = after.get(1..)?.chars().take_while(char::is_ascii_digit).count();
-    if !(after.starts_with('+') || after.starts_with('-')) || digits == 0 {
+    if !(after.starts_with('+') || after.starts_with('-')) || digits == 0 || after.len() != 1 + digits {
         return None;
     }
     let symbol = (word_end > 0).then(|| &rest[..word_end]);
-    Some((symbol, &after[..1 + digits]))
+    Some((symbol, after))
 }
 
 fn parse_steps(text: &str) -> i64 {
     let magnitude: i64 = text[1..].parse().unwrap_or(i64::MAX);
     if text.starts_with('-') { -magnitude } else { magnitude }
+}
+
+/// A spec with blanks around it is refused: Alembic refuses most of these, and
+/// reads ` -1` and `heads ` in some commands.
+pub(crate) fn refuse_blanks(spec: &str) -> Result<(), SpecError> {
+    if spec.trim() == spec {
+        return Ok(());
+    }
+    Err(SpecError::Other(format!("'{spec}' has blanks around it; write the revision without them")))
 }
 
 /// What a walk does when it runs out of revisions before its last step.
@@ -242,10 +254,7 @@ impl Graph {
     }
 
     fn resolve_number(&self, spec: &str) -> Result<Resolved, SpecError> {
-        if spec.trim() != spec {
-            // Alembic refuses most of these, and reads ` -1` and `heads ` in some commands.
-            return Err(SpecError::Other(format!("'{spec}' has blanks around it; write the revision without them")));
-        }
+        refuse_blanks(spec)?;
         let (branch, id) = match spec.split_once('@') {
             // Alembic reads `@head` as `head`; a deploy script's empty `$LABEL@head` is refused instead.
             Some(("", _)) => return Err(SpecError::Other(format!("'{spec}' names no branch before '@'"))),

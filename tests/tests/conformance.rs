@@ -71,7 +71,8 @@ fn ran(plan: &Plan) -> Vec<String> {
 /// Specs Alembic accepts and retort refuses on purpose, so that a typo in a deploy
 /// script fails instead of running something: digits other than ASCII (`-١`, which
 /// Python's `int` reads), `_` in step counts (`-1_0`), blanks around a spec (` -1`,
-/// which Alembic reads in some commands), an empty branch (`@head`, an
+/// which Alembic reads in some commands), text after a step count (`+1x`, which
+/// Alembic runs as `+1`), an empty branch (`@head`, an
 /// unset `$LABEL@head`), a walk below base (`base-1`, which Alembic upgrades to head),
 /// and `head@base`, which Alembic stamps as nothing.
 fn stricter_on_purpose(op: &str, check: &Value) -> bool {
@@ -83,7 +84,10 @@ fn stricter_on_purpose(op: &str, check: &Value) -> bool {
     specs.iter().any(|spec| {
         let steps = spec.rsplit(['+', '-']).next().unwrap_or_default();
         let odd_digits = steps.chars().any(|c| c.is_numeric() && !c.is_ascii_digit()) || steps.contains('_');
+        let steps_then_more = spec.as_bytes().windows(2).any(|w| b"+-".contains(&w[0]) && w[1].is_ascii_digit())
+            && relative(spec).is_none();
         odd_digits
+            || steps_then_more
             || spec.trim() != *spec
             || spec.starts_with('@')
             || (op == "upgrade" && *spec == "base-1")

@@ -19,7 +19,7 @@ mod offline;
 
 use std::time::{Duration, Instant};
 
-pub use offline::render_offline;
+pub use offline::{render_offline, render_statement};
 
 use crate::driver::{self, Connection, Dialect, DriverError, VersionTable};
 use crate::error::SpecError;

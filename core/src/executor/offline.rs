@@ -19,7 +19,7 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
         let body = if step.is_python && !step.is_stamp {
             format!("-- revision {} is an Alembic .py revision; its body is not rendered\n", step.revision)
         } else {
-            statements(step, dialect).iter().map(|s| rendered(&s.sql, dialect.flavor(), end)).collect()
+            statements(step, dialect).iter().map(|s| render_statement(&s.sql, dialect.flavor(), end)).collect()
         };
         let version: String =
             step.change.ops().iter().map(|op| format!("{}{end}\n", dialect.version_op(table, op))).collect();
@@ -36,47 +36,60 @@ pub fn render_offline(plan: &Plan, dialect: &dyn Dialect, table: &VersionTable, 
     out
 }
 
-/// One statement as the dialect's own client reads it. The `mysql` client ends a
-/// statement at its first `;`, so a procedure or trigger body holding several goes
-/// between `DELIMITER` lines, with a delimiter the statement does not contain.
-fn rendered(sql: &str, flavor: Flavor, end: &str) -> String {
-    let sql = terminable(sql);
-    if flavor != Flavor::MySql || split(&sql, Flavor::MySql).len() < 2 {
-        return format!("{sql}{end}\n");
+/// One statement of an offline script, as the dialect's own client reads it,
+/// ended by `end` (the dialect's [`Dialect::offline_terminator`]). The `mysql`
+/// client ends a statement at its first `;`, so a statement it would not read back
+/// whole (a procedure or trigger body holding several) goes between `DELIMITER`
+/// lines, with a delimiter the statement does not contain.
+pub fn render_statement(sql: &str, flavor: Flavor, end: &str) -> String {
+    let read_back = || split(sql, Flavor::MySql).into_iter().map(|s| s.sql).collect::<Vec<_>>();
+    if flavor == Flavor::MySql && read_back() != [sql.trim_end_matches(';').trim_end()] {
+        let candidates = ["//", "$$", ";;", "$$$", "///"].map(String::from);
+        let fallback = (4..).map(|n| "/".repeat(n));
+        // The fallback grows until it is longer than the statement, so `find` ends.
+        let delimiter = candidates.into_iter().chain(fallback).find(|d| !sql.contains(d.as_str())).unwrap_or_default();
+        // Between DELIMITER lines every `;` is the statement's own: none is trimmed.
+        // On a line of its own, the delimiter cannot join the statement's last characters.
+        return format!("DELIMITER {delimiter}\n{sql}\n{delimiter}\nDELIMITER ;\n");
     }
-    let candidates = ["//", "$$", ";;", "$$$", "///"].map(String::from);
-    let fallback = (4..).map(|n| "/".repeat(n));
-    // The fallback grows until it is longer than the statement, so `find` ends.
-    let delimiter = candidates.into_iter().chain(fallback).find(|d| !sql.contains(d.as_str())).unwrap_or_default();
-    format!("DELIMITER {delimiter}\n{sql}{delimiter}\nDELIMITER ;\n")
+    let sql = if ends_in_comment(sql, flavor) { sql } else { sql.trim_end_matches(';') };
+    format!("{}{end}\n", after_comment(sql, flavor))
 }
 
-/// A statement ready for its terminator: a last line holding a `--` (or MySQL `#`)
-/// comment would swallow a `;` written after it, so the terminator goes on a line of
-/// its own there.
-fn terminable(sql: &str) -> String {
-    let sql = sql.trim_end_matches(';');
+/// `sql`, with a line break after it when its last line holds a `--` (or MySQL `#`)
+/// comment, which would swallow a terminator written after it (a `;` at its end
+/// belongs to the comment).
+fn after_comment(sql: &str, flavor: Flavor) -> String {
+    if ends_in_comment(sql, flavor) { format!("{sql}\n") } else { sql.to_string() }
+}
+
+/// Whether the last line of `sql` may hold a line comment (a `--`, or MySQL's `#`).
+fn ends_in_comment(sql: &str, flavor: Flavor) -> bool {
     let last = sql.rsplit('\n').next().unwrap_or_default();
-    if last.contains("--") || last.contains('#') { format!("{sql}\n") } else { sql.to_string() }
+    last.contains("--") || (flavor == Flavor::MySql && last.contains('#'))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{rendered, terminable};
+    use super::render_statement;
     use crate::split::Flavor;
 
     #[test]
     fn mysql_bodies_holding_semicolons_go_between_delimiter_lines() {
         let body = "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT '//'; END";
-        assert_eq!(rendered(body, Flavor::MySql, ";"), format!("DELIMITER $$\n{body}$$\nDELIMITER ;\n"));
-        assert_eq!(rendered("SELECT 'a;b'", Flavor::MySql, ";"), "SELECT 'a;b';\n", "one statement as it is");
-        assert_eq!(rendered(body, Flavor::Postgres, ";"), format!("{body};\n"));
+        assert_eq!(render_statement(body, Flavor::MySql, ";"), format!("DELIMITER $$\n{body}\n$$\nDELIMITER ;\n"));
+        assert_eq!(render_statement("SELECT 'a;b'", Flavor::MySql, ";"), "SELECT 'a;b';\n", "one statement as it is");
+        assert_eq!(render_statement(body, Flavor::Postgres, ";"), format!("{body};\n"));
+        // Found by fuzzing: the client would read only `EC` of this one.
+        assert_eq!(render_statement("EC; # c;", Flavor::MySql, ";"), "DELIMITER //\nEC; # c;\n//\nDELIMITER ;\n");
     }
 
     #[test]
     fn a_trailing_line_comment_does_not_swallow_the_terminator() {
-        assert_eq!(terminable("SELECT 1 -- note"), "SELECT 1 -- note\n");
-        assert_eq!(terminable("SELECT 1;"), "SELECT 1");
-        assert_eq!(terminable("-- why\nSELECT 1"), "-- why\nSELECT 1");
+        let render = |sql| render_statement(sql, Flavor::Postgres, ";");
+        assert_eq!(render("SELECT 1 -- note"), "SELECT 1 -- note\n;\n");
+        assert_eq!(render("SELECT 1;"), "SELECT 1;\n");
+        assert_eq!(render("SELECT 1 -- note;"), "SELECT 1 -- note;\n;\n", "the comment keeps its text");
+        assert_eq!(render("-- why\nSELECT 1"), "-- why\nSELECT 1;\n");
     }
 }
