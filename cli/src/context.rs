@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
+use retort_config::select::{Candidate, Selection, fleet_part, glob_match};
 use retort_config::{Config, Database, NameSource, Overrides};
 use retort_core::driver::{ConnectOptions, VersionTable, mask_password};
 use retort_core::fleet::in_shard;
@@ -19,7 +20,7 @@ use crate::registry;
 /// The loaded config and the command's selection.
 pub struct Context {
     pub config: Config,
-    patterns: Vec<String>,
+    selection: Selection,
     shard: Option<(u32, u32)>,
     graphs: std::sync::Mutex<HashMap<Vec<PathBuf>, Arc<Graph>>>,
 }
@@ -32,33 +33,32 @@ impl Context {
         if let Some(section) = &global.name {
             patterns.push(if section == "alembic" { "default".to_string() } else { section.clone() });
         }
-        let ctx = Context { config, patterns, shard: global.shard, graphs: Default::default() };
+        let selection = Selection::new(&patterns);
+        let ctx = Context { config, selection, shard: global.shard, graphs: Default::default() };
         ctx.check_patterns()?;
         Ok(ctx)
     }
 
-    /// Every `-d` pattern must name something in the config.
+    /// Every `-d` part must name a database or a fleet of the config.
     fn check_patterns(&self) -> Result<()> {
         let databases = self.config.databases.iter().map(|d| d.name.as_str());
         let known: Vec<&str> = databases.chain(self.config.fleets.iter().map(|f| f.name.as_str())).collect();
-        for pattern in &self.patterns {
-            let fleet_part = fleet_part(pattern);
-            if !known.iter().any(|k| glob_match(pattern, k) || glob_match(fleet_part, k)) {
-                bail!("no database or fleet matches `{pattern}` (configured: {})", known.join(", "));
-            }
+        let candidates: Vec<Candidate> = known.iter().map(|name| Candidate { name, fleet: None }).collect();
+        let unknown = self.selection.unmatched(&candidates);
+        if let Some(part) = unknown.iter().find(|p| !known.iter().any(|k| glob_match(fleet_part(p), k))) {
+            bail!("no database or fleet matches `{part}` (configured: {})", known.join(", "));
         }
         Ok(())
     }
 
     fn selects(&self, name: &str, fleet: Option<&str>) -> bool {
-        self.patterns.is_empty()
-            || self.patterns.iter().any(|p| glob_match(p, name) || fleet.is_some_and(|f| glob_match(p, f)))
+        self.selection.selects(Candidate { name, fleet })
     }
 
     /// Selected histories, one per database and per fleet: what graph commands show.
     pub fn histories(&self) -> Vec<Database> {
         let databases = self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned();
-        let fleets = self.config.fleets.iter().filter(|f| self.selects(&f.name, Some(&f.name))).map(|f| {
+        let fleets = self.config.fleets.iter().filter(|f| self.selection.wants_fleet(&f.name)).map(|f| {
             let mut db = f.template.clone();
             db.name = f.name.clone();
             db
@@ -85,9 +85,7 @@ impl Context {
             self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned().collect();
         let mut all = targets.clone();
         for fleet in &self.config.fleets {
-            let wanted =
-                self.patterns.is_empty() || self.patterns.iter().any(|p| glob_match(fleet_part(p), &fleet.name));
-            if !wanted {
+            if !self.selection.wants_fleet(&fleet.name) {
                 continue;
             }
             let tenants = match &fleet.names {
@@ -101,6 +99,21 @@ impl Context {
             targets.extend(expanded.into_iter().filter(|t| self.selects(&t.name, Some(&fleet.name))));
         }
         retort_config::check_shared_version_tables(&all)?;
+        let candidates: Vec<Candidate> =
+            all.iter().map(|t| Candidate { name: &t.name, fleet: t.fleet.as_deref() }).collect();
+        if let Some(part) = self.selection.unmatched(&candidates).first() {
+            let names = all.iter().map(|t| t.name.as_str());
+            let mut near: Vec<&str> = names.clone().filter(|n| n.starts_with(fleet_part(part))).collect();
+            if near.is_empty() {
+                near = names.collect();
+            }
+            let shown = if near.len() > 6 {
+                format!("{}, … ({} in all)", near[..6].join(", "), near.len())
+            } else {
+                near.join(", ")
+            };
+            bail!("`-d {part}` selects no target (there are: {shown})");
+        }
         if let Some((k, n)) = self.shard {
             targets.retain(|t| in_shard(&t.name, k, n));
         }
@@ -158,39 +171,4 @@ pub fn load_graph(db: &Database) -> Result<Graph> {
 /// The version table of a database.
 pub fn version_table(db: &Database) -> VersionTable {
     VersionTable { name: db.version_table.clone(), schema: db.version_table_schema.clone() }
-}
-
-/// The fleet half of a `fleet:tenant` pattern (the whole pattern otherwise).
-fn fleet_part(pattern: &str) -> &str {
-    pattern.split_once(':').map_or(pattern, |(fleet, _)| fleet)
-}
-
-/// `*` matches any run of characters, `?` one character.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    fn matches(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => matches(&p[1..], n) || (!n.is_empty() && matches(p, &n[1..])),
-            (Some('?'), Some(_)) => matches(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => matches(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    matches(&p, &n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("default", "default"));
-        assert!(glob_match("ana*", "analytics"));
-        assert!(glob_match("*", "x"));
-        assert!(glob_match("t?", "t1"));
-        assert!(glob_match("tenants:a*", "tenants:acme"));
-        assert!(!glob_match("ana*", "default"));
-    }
 }

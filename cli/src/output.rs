@@ -52,13 +52,30 @@ pub fn error_line(error: &anyhow::Error) -> String {
     error.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
 
+/// Several targets that cannot run, one line each: nothing was touched.
+#[derive(Debug)]
+pub struct BadTargets(pub Vec<String>);
+
+impl std::fmt::Display for BadTargets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for BadTargets {}
+
 /// Prints a command's error on stderr (text) or as the JSON error document (stdout).
 pub fn print_error(format: Format, error: &anyhow::Error) {
+    let problems = match error.downcast_ref::<BadTargets>() {
+        Some(BadTargets(lines)) => lines.clone(),
+        None => vec![error_line(error)],
+    };
     match format {
-        Format::Text => eprintln!("error: {}", error_line(error)),
+        Format::Text => problems.iter().for_each(|line| eprintln!("error: {line}")),
         Format::Json | Format::Ndjson => {
             use std::io::Write as _;
-            let doc = json!({"ok": false, "error": {"kind": error_kind(error), "message": error_line(error)}});
+            let error = json!({"kind": error_kind(error), "message": problems.join("; "), "problems": problems});
+            let doc = json!({"ok": false, "error": error});
             let _ = writeln!(std::io::stdout().lock(), "{doc}"); // the exit code says it failed either way
         }
     }

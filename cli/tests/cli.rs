@@ -260,7 +260,8 @@ fn bad_input_is_one_line_and_exit_2() {
     let p = Project::init();
     let out = p.retort(&["upgrade", "nope", "-d", "default"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(text(&out.stderr).trim(), "default: FAILED: no such revision or branch 'nope'");
+    // Checked before any target is touched: one error, no connection.
+    assert_eq!(text(&out.stderr).trim(), "error: database `default`: no such revision or branch 'nope'");
     p.write("retort.toml", "jobz = 1\n");
     let out = p.retort(&["heads"]);
     assert_eq!(out.status.code(), Some(2));
@@ -272,7 +273,7 @@ fn bad_input_is_one_line_and_exit_2() {
     );
     let (code, doc) = p.json(&["upgrade", "heads"]);
     assert_eq!(code, 2);
-    let error = doc["targets"][0]["error"].as_str().unwrap();
+    let error = doc["error"]["problems"][0].as_str().unwrap();
     assert!(error.contains("unknown URL scheme `oracle`") && !error.contains("hunter2"), "{error}");
     let out = p.retort(&["heads", "-c", "missing.toml"]);
     assert_eq!(out.status.code(), Some(2));

@@ -287,23 +287,47 @@ fn password(url: &str) -> Option<&str> {
     userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
 }
 
-/// `url` with the password (if any) replaced by `***`.
-pub fn mask_password(url: &str) -> String {
-    match password(url) {
-        Some(p) => redact(url, url).replacen(&format!(":{p}@"), ":***@", 1),
-        None => url.to_string(),
-    }
+/// Query keys whose value is a password (`?password=…`, ADO-style `pwd=`).
+const PASSWORD_KEYS: [&str; 4] = ["password", "pwd", "pass", "sslpassword"];
+
+/// The values of password keys in `url`'s query string.
+fn query_passwords(url: &str) -> Vec<&str> {
+    let Some((_, rest)) = url.split_once("://") else { return Vec::new() };
+    let after_userinfo = rest.find('@').map_or(rest, |at| &rest[at..]);
+    let Some((_, query)) = after_userinfo.split_once('?') else { return Vec::new() };
+    let pairs = query.split(['&', ';']).filter_map(|pair| pair.split_once('='));
+    pairs
+        .filter(|(key, value)| PASSWORD_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) && !value.is_empty())
+        .map(|(_, value)| value)
+        .collect()
 }
 
-/// `message` with every occurrence of `url`'s password (raw or percent-decoded)
+/// `url` with every password (in userinfo, or a query key such as `password=`)
+/// replaced by `***`.
+pub fn mask_password(url: &str) -> String {
+    let mut masked = match password(url) {
+        Some(p) => url.replacen(&format!(":{p}@"), ":***@", 1),
+        None => url.to_string(),
+    };
+    for secret in query_passwords(url) {
+        masked = masked.replace(&format!("={secret}"), "=***");
+    }
+    redact(&masked, url)
+}
+
+/// `message` with every occurrence of `url`'s passwords (raw or percent-decoded)
 /// replaced by `***`: drivers' error texts sometimes echo what they were given.
 pub fn redact(message: &str, url: &str) -> String {
-    let Some(p) = password(url) else { return message.to_string() };
-    let decoded = percent_decode(p);
-    let mut out = message.replace(&format!(":{p}@"), ":***@");
-    for secret in [p, decoded.as_str()] {
-        if secret.len() >= 3 {
-            out = out.replace(secret, "***");
+    let mut out = message.to_string();
+    if let Some(p) = password(url) {
+        out = out.replace(&format!(":{p}@"), ":***@");
+    }
+    for p in password(url).into_iter().chain(query_passwords(url)) {
+        let decoded = percent_decode(p);
+        for secret in [p, decoded.as_str()] {
+            if secret.len() >= 3 {
+                out = out.replace(secret, "***");
+            }
         }
     }
     out
@@ -359,6 +383,17 @@ mod tests {
             "postgres://app:***@db/main?sslmode=require"
         );
         assert_eq!(mask_password("postgres://db/main?user=x@y"), "postgres://db/main?user=x@y");
+    }
+
+    #[test]
+    fn masks_passwords_in_the_query_string() {
+        assert_eq!(
+            mask_password("postgres://app@db/main?password=s3cret&sslmode=require"),
+            "postgres://app@db/main?password=***&sslmode=require"
+        );
+        assert_eq!(mask_password("mssql://h/db?user=sa&PWD=Hunter22"), "mssql://h/db?user=sa&PWD=***");
+        assert_eq!(redact("login failed: Hunter22", "mssql://h/db?user=sa&pwd=Hunter22"), "login failed: ***");
+        assert_eq!(mask_password("postgres://db/main?passwordless=1"), "postgres://db/main?passwordless=1");
     }
 
     #[test]

@@ -212,6 +212,31 @@ pub fn history(graph: &Graph, lower: &[String], upper: &str) -> Result<Vec<usize
     Ok(graph.topological_sort(&needs, &targets))
 }
 
+/// Checks what of an `upgrade`/`downgrade`/`stamp` spec does not depend on a
+/// database's version rows: blanks, the branch, the revision a relative step counts
+/// from, the revision named. A fleet run checks each history once, before any
+/// target is touched, so that a typo is one error and no connection.
+pub fn check_spec(graph: &Graph, spec: &str) -> Result<(), SpecError> {
+    crate::spec::refuse_blanks(spec)?;
+    let Some(rel) = relative(spec) else {
+        check_branch(graph, spec)?;
+        // The revision part only: a downgrade ignores the branch of `x@rev`, and
+        // `head`, `heads`, `base` are checked against the rows when planning.
+        let symbol = spec.rsplit_once('@').map_or(spec, |(_, symbol)| symbol);
+        if matches!(symbol, "head" | "heads" | "base" | "") {
+            return Ok(());
+        }
+        return graph.resolve(symbol).map(drop);
+    };
+    if let Some(branch) = rel.branch {
+        graph.resolve_branch(branch)?;
+    }
+    match rel.symbol {
+        Some(symbol) => graph.resolve(symbol).map(drop),
+        None => Ok(()),
+    }
+}
+
 /// Plans `stamp <targets...>`: version changes only, nothing runs. With `purge`
 /// the table is emptied first and `current` is ignored.
 pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool) -> Result<Plan, SpecError> {

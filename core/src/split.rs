@@ -96,7 +96,9 @@ impl Scanner {
                 start_line = self.line;
                 continue;
             }
-            between_statements &= c.is_whitespace();
+            // The `mysql` client drops line comments, so `DELIMITER` after one still counts.
+            let line_comment = self.at("--") || (c == '#' && self.flavor == Flavor::MySql);
+            between_statements &= c.is_whitespace() || line_comment;
             if self.skip_quoted_or_comment() {
                 continue;
             }
@@ -425,6 +427,9 @@ mod tests {
             ["SELECT 1 DELIMITER //"],
             "mid-statement it is a word"
         );
+        // Found by fuzzing: after a line comment it is still a statement's start.
+        let sql = "SELECT 1;\n-- note\n# more\nDELIMITER //\nSELECT 2; SELECT 3 //";
+        assert_eq!(texts(sql, Flavor::MySql), ["SELECT 1", "SELECT 2; SELECT 3"]);
     }
 
     #[test]

@@ -121,6 +121,12 @@ fn check(graph: &Graph, check: &Value) -> Result<(), String> {
             } else {
                 plan::downgrade(graph, &start, target)
             };
+            if !expect_error
+                && !stricter_on_purpose(op, check)
+                && let Err(e) = plan::check_spec(graph, target)
+            {
+                return Err(format!("Alembic ran it; retort's check before connecting refused it: {e}"));
+            }
             planned.map(|p| (ran(&p), p.heads_after)).map_err(|e| e.to_string())
         }
         "stamp" => {

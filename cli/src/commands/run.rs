@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 use retort_config::Database;
 use retort_core::driver::{self, mask_password};
 use retort_core::executor::{self, Action, Resolution, RunOptions};
-use retort_core::fleet::{self, Event, FleetOptions, Observer, Outcome, Status, Target};
+use retort_core::fleet::{self, FleetOptions, Outcome, Status, Target};
+use retort_core::graph::Graph;
 use retort_core::interrupt::Interrupt;
 use retort_core::plan;
 use serde_json::{Value, json};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 use crate::args::{CurrentArgs, Format, Global, ResolveArgs, StampArgs};
 use crate::board::Board;
 use crate::context::{self, Context};
-use crate::output::{Exit, LineParts, error_line, revision_block, revision_line};
+use crate::output::{BadTargets, Exit, LineParts, error_line, revision_block, revision_line};
 use crate::registry;
 use crate::signals;
 
@@ -32,40 +33,67 @@ pub(super) async fn read_rows(ctx: &Context, db: &Database) -> Result<Vec<String
     Ok(rows.unwrap_or_default())
 }
 
-/// A target that failed before it could run (unknown driver, unreadable scripts).
-fn failed_early(db: &Database, error: anyhow::Error) -> Outcome {
-    Outcome::failed(&db.name, "", error_line(&error), true)
-}
-
 /// Runs `action` on the selected targets with `board` watching; outcomes in the
-/// targets' order.
+/// targets' order. Every target is checked first (its driver, its history, the
+/// spec on each history): bad input is one error and nothing is touched.
 async fn run_fleet(
     ctx: &Context,
     global: &Global,
     selected: &[Database],
     action: Action,
     board: Arc<Board>,
-) -> Vec<Outcome> {
+) -> Result<Vec<Outcome>> {
     let says = board.clone();
     let interrupt = signals::install(move |text| says.message(text));
-    let mut early = Vec::new();
-    let mut targets = Vec::new();
-    for db in selected {
-        match target(ctx, db, action.writes(), &interrupt) {
-            Err(e) => early.push(failed_early(db, e)),
-            Ok(t) => targets.push(t),
-        }
-    }
+    let targets = checked_targets(ctx, selected, &action, &interrupt)?;
     let elsewhere = dependency_sources(ctx, &targets);
-    for outcome in &early {
-        board.event(Event::TargetFinished { outcome });
-    }
     let options = FleetOptions { jobs: ctx.config.jobs, fail_fast: global.fail_fast };
     let mut outcomes = fleet::run(targets, elsewhere, action, options, board).await;
-    outcomes.extend(early);
     let order: Vec<&str> = selected.iter().map(|d| d.name.as_str()).collect();
     outcomes.sort_by_key(|o| order.iter().position(|n| *n == o.target));
-    outcomes
+    Ok(outcomes)
+}
+
+/// The fleet targets of `selected`, or every reason one of them cannot run: an
+/// unknown URL scheme, an unreadable history, a spec that names nothing in it.
+fn checked_targets(
+    ctx: &Context,
+    selected: &[Database],
+    action: &Action,
+    interrupt: &Interrupt,
+) -> Result<Vec<Target>> {
+    let mut targets = Vec::new();
+    let mut problems = Vec::new();
+    let mut checked: Vec<Arc<Graph>> = Vec::new();
+    for db in selected {
+        let target = match target(ctx, db, action.writes(), interrupt) {
+            Ok(target) => target,
+            Err(e) => {
+                problems.push(error_line(&e));
+                continue;
+            }
+        };
+        if !checked.iter().any(|graph| Arc::ptr_eq(graph, &target.graph)) {
+            checked.push(target.graph.clone());
+            let history = db.fleet.as_deref().map_or(format!("database `{}`", db.name), |f| format!("fleet `{f}`"));
+            for spec in action_specs(action) {
+                if let Err(e) = plan::check_spec(&target.graph, spec) {
+                    problems.push(format!("{history}: {e}"));
+                }
+            }
+        }
+        targets.push(target);
+    }
+    if problems.is_empty() { Ok(targets) } else { Err(BadTargets(problems).into()) }
+}
+
+/// The specs an action names.
+fn action_specs(action: &Action) -> Vec<&str> {
+    match action {
+        Action::Upgrade(spec) | Action::Downgrade(spec) => vec![spec.as_str()],
+        Action::Stamp { targets, .. } => targets.iter().map(String::as_str).collect(),
+        _ => vec![],
+    }
 }
 
 /// A fleet target for one selected database.
@@ -193,6 +221,7 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
     let board = Arc::new(Board::new(global.format, selected.len(), global.quiet));
     let outcomes = run_fleet(&ctx, global, &selected, action, board.clone()).await;
     board.finish();
+    let outcomes = outcomes?;
     let code = exit_code(&outcomes);
     match global.format {
         Format::Json => {
@@ -218,7 +247,7 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
 pub async fn current(global: &Global, args: &CurrentArgs) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let selected = ctx.targets().await?;
-    let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await;
+    let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await?;
     let mut code = exit_code(&outcomes);
     let mut targets = Vec::new();
     for (db, o) in selected.iter().zip(&outcomes) {
@@ -282,7 +311,7 @@ pub async fn current(global: &Global, args: &CurrentArgs) -> Result<Exit> {
 pub async fn status(global: &Global) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let selected = ctx.targets().await?;
-    let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await;
+    let outcomes = run_fleet(&ctx, global, &selected, Action::Current, Arc::new(Board::Quiet)).await?;
     let code = exit_code(&outcomes);
     let mut rows = Vec::new();
     for (db, o) in selected.iter().zip(&outcomes) {
@@ -330,7 +359,7 @@ pub async fn status(global: &Global) -> Result<Exit> {
 pub async fn upgrade(global: &Global, revision: &str, sql: bool) -> Result<Exit> {
     if sql {
         let (start, target) = split_range(revision);
-        return offline(global, start, Action::Upgrade(target.to_string()));
+        return offline(global, start, Action::Upgrade(target.to_string())).await;
     }
     run_and_report(global, Action::Upgrade(revision.to_string())).await
 }
@@ -342,7 +371,7 @@ pub async fn downgrade(global: &Global, revision: &str, sql: bool) -> Result<Exi
         if start.is_none() {
             bail!("downgrade with --sql needs <fromrev>:<torev>, e.g. `downgrade --sql heads:base`");
         }
-        return offline(global, start, Action::Downgrade(target.to_string()));
+        return offline(global, start, Action::Downgrade(target.to_string())).await;
     }
     run_and_report(global, Action::Downgrade(revision.to_string())).await
 }
@@ -355,7 +384,7 @@ pub async fn stamp(global: &Global, args: &StampArgs) -> Result<Exit> {
         }
         let start = args.revisions.iter().find_map(|r| split_range(r).0);
         let targets: Vec<String> = args.revisions.iter().map(|r| split_range(r).1.to_string()).collect();
-        return offline(global, start, Action::Stamp { targets, purge: false });
+        return offline(global, start, Action::Stamp { targets, purge: false }).await;
     }
     run_and_report(global, Action::Stamp { targets: args.revisions.clone(), purge: args.purge }).await
 }
@@ -385,11 +414,12 @@ fn split_range(spec: &str) -> (Option<&str>, &str) {
     }
 }
 
-/// `--sql`: renders each history's plan without connecting.
-fn offline(global: &Global, start: Option<&str>, action: Action) -> Result<Exit> {
+/// `--sql`: renders each target's plan (every database, every fleet tenant) in its
+/// own dialect, without connecting to it.
+async fn offline(global: &Global, start: Option<&str>, action: Action) -> Result<Exit> {
     let ctx = Context::load(global)?;
     let mut scripts = Vec::new();
-    for db in ctx.histories() {
+    for db in ctx.targets().await? {
         let driver = registry::for_url(&db.name, &db.url)?;
         let graph = ctx.graph(&db)?;
         let starting: Vec<String> = match start {
