@@ -41,8 +41,8 @@ pub struct Config {
 }
 
 /// One migration target: a database (or a tenant of a fleet) with its history and
-/// version table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// version table. Its `Debug` masks the URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Database {
     /// `name` for `[databases.name]`, `fleet:tenant` for a fleet's tenant.
     pub name: String,
@@ -80,8 +80,8 @@ pub struct Database {
     pub transaction_per_run: bool,
 }
 
-/// A `[fleets.<name>]` entry: one history, many tenants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `[fleets.<name>]` entry: one history, many tenants. Its `Debug` masks passwords.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Fleet {
     pub name: String,
     /// Where tenant names come from.
@@ -96,13 +96,58 @@ pub struct Fleet {
     pub template: Database,
 }
 
-/// Where a fleet's tenant names come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a fleet's tenant names come from. Its `Debug` masks the control URL's password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum NameSource {
     /// `names = [...]` or the lines of `names_file`.
     List(Vec<String>),
     /// `names_query`, run on the database at `control_url`; the first column of each row.
     Query { control_url: String, sql: String },
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("name", &self.name)
+            .field("fleet", &self.fleet)
+            .field("url", &scrub_urls(&self.url))
+            .field("script_location", &self.script_location)
+            .field("version_locations", &self.version_locations)
+            .field("recursive_version_locations", &self.recursive_version_locations)
+            .field("version_table", &self.version_table)
+            .field("version_table_schema", &self.version_table_schema)
+            .field("search_path", &self.search_path)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
+            .field("ddl_retries", &self.ddl_retries)
+            .field("application_name", &self.application_name)
+            .field("transaction_per_run", &self.transaction_per_run)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fleet")
+            .field("name", &self.name)
+            .field("names", &self.names)
+            .field("url_template", &scrub_urls(&self.url_template))
+            .field("schema_template", &self.schema_template)
+            .field("template", &self.template)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NameSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameSource::List(names) => f.debug_tuple("List").field(names).finish(),
+            NameSource::Query { control_url, sql } => {
+                f.debug_struct("Query").field("control_url", &scrub_urls(control_url)).field("sql", sql).finish()
+            }
+        }
+    }
 }
 
 impl Fleet {
@@ -269,7 +314,11 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
     let invalid = |m: String| ConfigError::Invalid(format!("{}: {m}", path.display()));
     let jobs = overrides.jobs.or(raw.jobs).unwrap_or(8);
     if jobs == 0 {
-        return Err(invalid("jobs must be at least 1".into()));
+        let message = "jobs must be at least 1";
+        return Err(match overrides.jobs {
+            Some(_) => ConfigError::Invalid(format!("--jobs: {message}")),
+            None => invalid(format!("`jobs`: {message}")),
+        });
     }
     let lock_timeout = match raw.lock_timeout {
         Some(text) => parse_duration(&text).map_err(|m| invalid(format!("lock_timeout: {m}")))?,
@@ -509,6 +558,27 @@ version_table = "alembic_version_analytics"
         let err = load_str("[databases.app]\nurl = \"postgres://app:s3cretpw@db/app\n").unwrap_err().to_string();
         assert!(!err.contains("s3cretpw"), "{err}");
         assert!(err.contains("line 2") && !err.contains('\n'), "one line naming where: {err}");
+    }
+
+    #[test]
+    fn debug_output_masks_every_password() {
+        let text = "[databases.a]\nurl = \"postgres://app:s3cretpw@db/a\"\nscript_location = \"m\"\n\
+                    [fleets.t]\nurl_template = \"postgres://app:s3cretpw@db/t_{name}\"\nscript_location = \"m\"\n\
+                    names_query = \"SELECT 1\"\ncontrol_url = \"postgres://ctl:s3cretpw@db/c\"\n";
+        let shown = format!("{:?}", load_str(text).unwrap());
+        assert!(!shown.contains("s3cretpw") && shown.contains("app:***@db/a"), "{shown}");
+    }
+
+    #[test]
+    fn jobs_0_names_where_it_came_from() {
+        let err = load_str("jobs = 0\n").unwrap_err().to_string();
+        assert!(err.ends_with("retort.toml: `jobs`: jobs must be at least 1"), "{err}");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("retort.toml", EXAMPLE)?;
+            let err = load(Path::new("retort.toml"), &Overrides { jobs: Some(0) }).unwrap_err().to_string();
+            assert_eq!(err, "--jobs: jobs must be at least 1");
+            Ok(())
+        });
     }
 
     #[test]

@@ -221,8 +221,9 @@ pub trait Canceller: Send + Sync {
     async fn cancel(&self) -> Result<(), DriverError>;
 }
 
-/// Settings a driver needs to open a connection to one target.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Settings a driver needs to open a connection to one target. Its `Debug` masks
+/// the URL's passwords.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct ConnectOptions {
     /// The target's URL, password included; never print it, use [`mask_password`].
     pub url: String,
@@ -240,6 +241,20 @@ pub struct ConnectOptions {
     pub ddl_lock_timeout: Option<Duration>,
     /// Schema the session works in (schema-per-tenant), where the dialect has one.
     pub search_path: Option<String>,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("url", &mask_password(&self.url))
+            .field("base_dir", &self.base_dir)
+            .field("application_name", &self.application_name)
+            .field("writes", &self.writes)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
+            .field("search_path", &self.search_path)
+            .finish()
+    }
 }
 
 /// Opens connections for a family of URL schemes.
@@ -383,6 +398,14 @@ mod tests {
             "postgres://app:***@db/main?sslmode=require"
         );
         assert_eq!(mask_password("postgres://db/main?user=x@y"), "postgres://db/main?user=x@y");
+    }
+
+    #[test]
+    fn connect_options_debug_masks_the_password() {
+        let options =
+            ConnectOptions { url: "postgres://app:s3cretpw@db/x?password=other1".into(), ..Default::default() };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("s3cretpw") && !shown.contains("other1"), "{shown}");
     }
 
     #[test]
