@@ -80,7 +80,7 @@ impl Observer for Board {
                     eprintln!("{}", finished_badly(outcome));
                 }
             }
-            Board::Events => event_line(format_args!("{}", event_json(&event))),
+            Board::Events => event_line(format_args!("{}", crate::output::event(event_json(&event)))),
             Board::Quiet => {}
         }
     }

@@ -52,6 +52,30 @@ pub fn error_line(error: &anyhow::Error) -> String {
     error.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ")
 }
 
+/// The version of retort's JSON and NDJSON output shapes (`docs/json-output.md`),
+/// carried by every document and event as `format_version`. Raised only when a
+/// field changes meaning or goes away; new fields may appear without it.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A top-level JSON document: `fields` and the format version.
+pub fn document(fields: Value) -> Value {
+    let mut doc = match fields {
+        Value::Object(fields) => fields,
+        _ => serde_json::Map::new(),
+    };
+    doc.insert("format_version".into(), json!(FORMAT_VERSION));
+    Value::Object(doc)
+}
+
+/// An NDJSON event: `fields` with the format version and the time it happened,
+/// `ts_ms` in milliseconds since the Unix epoch.
+pub fn event(fields: Value) -> Value {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut doc = document(fields);
+    doc["ts_ms"] = json!(now.as_millis() as u64);
+    doc
+}
+
 /// Several targets that cannot run, one line each: nothing was touched.
 #[derive(Debug)]
 pub struct BadTargets(pub Vec<String>);
@@ -75,7 +99,7 @@ pub fn print_error(format: Format, error: &anyhow::Error) {
         Format::Json | Format::Ndjson => {
             use std::io::Write as _;
             let error = json!({"kind": error_kind(error), "message": problems.join("; "), "problems": problems});
-            let doc = json!({"ok": false, "error": error});
+            let doc = document(json!({"ok": false, "error": error}));
             let _ = writeln!(std::io::stdout().lock(), "{doc}"); // the exit code says it failed either way
         }
     }

@@ -112,3 +112,29 @@ fn a_password_in_the_query_string_is_masked() {
         assert!(all.contains("password=***"), "{args:?}: {all}");
     }
 }
+
+#[test]
+fn every_json_document_and_event_carries_the_format_version() {
+    let dir = project("");
+    let commands: [&[&str]; 6] = [
+        &["upgrade", "heads", "-d", "tenants", "--format", "json"],
+        &["status", "--format", "json"],
+        &["current", "-d", "main", "--format", "json"],
+        &["heads", "-d", "main", "--format", "json"],
+        &["upgrade", "heads", "--sql", "-d", "main", "--format", "json"],
+        &["upgrade", "nosuch", "--format", "json"],
+    ];
+    for args in commands {
+        let out = retort(dir.path(), args);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert_eq!(doc["format_version"], 1, "{args:?}: {doc}");
+    }
+    let out = retort(dir.path(), &["downgrade", "base", "-d", "tenants", "--format", "ndjson"]);
+    let events: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.len() > 3, "{events:?}");
+    for event in &events {
+        assert_eq!(event["format_version"], 1, "{event}");
+        assert!(event["ts_ms"].as_u64().is_some_and(|t| t > 1_700_000_000_000), "{event}");
+    }
+}

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::args::{Format, Global, MergeArgs, RevisionArgs};
 use crate::context::Context;
-use crate::output::Exit;
+use crate::output::{Exit, document};
 
 /// `retort revision -m ...`.
 pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
@@ -75,7 +75,7 @@ fn write(global: &Global, rev: &retort_core::revision::Revision) -> Result<Exit>
     std::fs::write(&rev.path, text).with_context(|| format!("cannot write {}", rev.path.display()))?;
     match global.format {
         Format::Json | Format::Ndjson => {
-            outln!("{}", json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()}))
+            outln!("{}", document(json!({"ok": true, "revision": rev.id, "path": rev.path.display().to_string()})))
         }
         Format::Text => outln!("Generating {} ... done", rev.path.display()),
     }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::run::read_rows;
 use crate::args::{Format, Global, HeadsArgs, HistoryArgs, ShowArgs, VerboseArgs};
 use crate::context::Context;
-use crate::output::{Exit, LineParts, revision_block, revision_json, revision_line};
+use crate::output::{Exit, LineParts, document, revision_block, revision_json, revision_line};
 
 /// How one database's revisions are listed.
 struct Listing<'a> {
@@ -33,7 +33,7 @@ fn print(global: &Global, listings: &[(String, Listing)]) -> Exit {
                     json!({"target": name, "revisions": revisions})
                 })
                 .collect();
-            outln!("{}", json!({ "targets": targets }));
+            outln!("{}", document(json!({ "targets": targets })));
         }
         Format::Text => {
             for (name, l) in listings {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::args::{CurrentArgs, Format, Global, ResolveArgs, StampArgs};
 use crate::board::Board;
 use crate::context::{self, Context};
-use crate::output::{BadTargets, Exit, LineParts, error_line, revision_block, revision_line};
+use crate::output::{BadTargets, Exit, LineParts, document, error_line, event, revision_block, revision_line};
 use crate::registry;
 use crate::signals;
 
@@ -226,10 +226,13 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
     match global.format {
         Format::Json => {
             let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
-            outln!("{}", json!({"ok": code == Exit::Ok, "targets": targets, "summary": summary_json(&outcomes)}));
+            outln!(
+                "{}",
+                document(json!({"ok": code == Exit::Ok, "targets": targets, "summary": summary_json(&outcomes)}))
+            );
         }
         Format::Ndjson => {
-            let mut summary = summary_json(&outcomes);
+            let mut summary = event(summary_json(&outcomes));
             summary["event"] = json!("summary");
             summary["ok"] = json!(code == Exit::Ok);
             outln!("{summary}");
@@ -302,7 +305,7 @@ pub async fn current(global: &Global, args: &CurrentArgs) -> Result<Exit> {
         }
     }
     if global.format != Format::Text {
-        outln!("{}", json!({"ok": code == Exit::Ok, "targets": targets}));
+        outln!("{}", document(json!({"ok": code == Exit::Ok, "targets": targets})));
     }
     Ok(code)
 }
@@ -350,7 +353,7 @@ pub async fn status(global: &Global) -> Result<Exit> {
             }
         }
     } else {
-        outln!("{}", json!({"ok": code == Exit::Ok, "targets": rows}));
+        outln!("{}", document(json!({"ok": code == Exit::Ok, "targets": rows})));
     }
     Ok(code)
 }
@@ -441,7 +444,7 @@ async fn offline(global: &Global, start: Option<&str>, action: Action) -> Result
         }
         _ => {
             let targets: Vec<Value> = scripts.iter().map(|(t, sql)| json!({"target": t, "sql": sql})).collect();
-            outln!("{}", json!({"ok": true, "targets": targets}));
+            outln!("{}", document(json!({"ok": true, "targets": targets})));
         }
     }
     Ok(Exit::Ok)
