@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use retort_url::scrub_urls;
 use serde::Deserialize;
 
 /// The validated configuration.
@@ -284,30 +285,6 @@ fn one_line(error: &figment::Error) -> String {
         kept.join(": ")
     });
     scrub_urls(&messages.collect::<Vec<_>>().join("; "))
-}
-
-/// `scheme://user:password@...` in `text` with the password replaced by `***`.
-fn scrub_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("://") {
-        let (before, after) = rest.split_at(start + 3);
-        out.push_str(before);
-        let end = after.find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`').unwrap_or(after.len());
-        let (url, tail) = after.split_at(end);
-        // As in core's masking: a `?` before the first `@` is part of the password.
-        let authority_end = url.find('@').map(|first| {
-            let end = url[first..].find('?').map_or(url.len(), |i| first + i);
-            url[..end].rfind('@').unwrap_or(first)
-        });
-        match authority_end.and_then(|at| url[..at].split_once(':').map(|(user, _)| (user, &url[at..]))) {
-            Some((user, host)) => out.push_str(&format!("{user}:***{host}")),
-            None => out.push_str(url),
-        }
-        rest = tail;
-    }
-    out.push_str(rest);
-    out
 }
 
 fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Overrides) -> Result<Config, ConfigError> {

@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+pub use retort_url::{mask_password, percent_decode, redact};
+
 use async_trait::async_trait;
 
 use crate::plan::VersionOp;
@@ -291,91 +293,10 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// The password of a URL, if it has one. The user info ends at the last `@`
-/// before any `?`, so a password holding `/` or `@` is still found.
-fn password(url: &str) -> Option<&str> {
-    let (_, rest) = url.split_once("://")?;
-    // A `?` before the first `@` belongs to the password; the query starts after it.
-    let first_at = rest.find('@')?;
-    let end = rest[first_at..].find('?').map_or(rest.len(), |i| first_at + i);
-    let (userinfo, _) = rest[..end].rsplit_once('@')?;
-    userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
-}
-
-/// Query keys whose value is a password (`?password=…`, ADO-style `pwd=`).
-const PASSWORD_KEYS: [&str; 4] = ["password", "pwd", "pass", "sslpassword"];
-
-/// The values of password keys in `url`'s query string.
-fn query_passwords(url: &str) -> Vec<&str> {
-    let Some((_, rest)) = url.split_once("://") else { return Vec::new() };
-    let after_userinfo = rest.find('@').map_or(rest, |at| &rest[at..]);
-    let Some((_, query)) = after_userinfo.split_once('?') else { return Vec::new() };
-    let pairs = query.split(['&', ';']).filter_map(|pair| pair.split_once('='));
-    pairs
-        .filter(|(key, value)| PASSWORD_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) && !value.is_empty())
-        .map(|(_, value)| value)
-        .collect()
-}
-
-/// `url` with every password (in userinfo, or a query key such as `password=`)
-/// replaced by `***`.
-pub fn mask_password(url: &str) -> String {
-    let mut masked = match password(url) {
-        Some(p) => url.replacen(&format!(":{p}@"), ":***@", 1),
-        None => url.to_string(),
-    };
-    for secret in query_passwords(url) {
-        masked = masked.replace(&format!("={secret}"), "=***");
-    }
-    redact(&masked, url)
-}
-
-/// `message` with every occurrence of `url`'s passwords (raw or percent-decoded)
-/// replaced by `***`: drivers' error texts sometimes echo what they were given.
-pub fn redact(message: &str, url: &str) -> String {
-    let mut out = message.to_string();
-    if let Some(p) = password(url) {
-        out = out.replace(&format!(":{p}@"), ":***@");
-    }
-    for p in password(url).into_iter().chain(query_passwords(url)) {
-        let decoded = percent_decode(p);
-        for secret in [p, decoded.as_str()] {
-            if secret.len() >= 3 {
-                out = out.replace(secret, "***");
-            }
-        }
-    }
-    out
-}
-
 /// A stable 64-bit FNV-1a hash: lock keys and checksums that must agree across
 /// processes and versions (unlike `std`'s randomly seeded hasher).
 pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
     bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-}
-
-/// Decodes `%XX` escapes (URL user names and passwords).
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -383,47 +304,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masks_passwords() {
-        assert_eq!(mask_password("postgres://app:s3cret@db/main"), "postgres://app:***@db/main");
-        assert_eq!(mask_password("postgres://app@db/main"), "postgres://app@db/main");
-        assert_eq!(mask_password("sqlite://app.db"), "sqlite://app.db");
-        assert_eq!(mask_password("mysql://u:p@ss:w@h:3306/d"), "mysql://u:***@h:3306/d");
-    }
-
-    #[test]
-    fn masks_passwords_holding_slashes_and_scrubs_text() {
-        assert_eq!(mask_password("postgres://app:a/b+c@db/main"), "postgres://app:***@db/main");
-        assert_eq!(
-            mask_password("postgres://app:pa?ss@db/main?sslmode=require"),
-            "postgres://app:***@db/main?sslmode=require"
-        );
-        assert_eq!(mask_password("postgres://db/main?user=x@y"), "postgres://db/main?user=x@y");
-    }
-
-    #[test]
     fn connect_options_debug_masks_the_password() {
         let options =
             ConnectOptions { url: "postgres://app:s3cretpw@db/x?password=other1".into(), ..Default::default() };
         let shown = format!("{options:?}");
         assert!(!shown.contains("s3cretpw") && !shown.contains("other1"), "{shown}");
-    }
-
-    #[test]
-    fn masks_passwords_in_the_query_string() {
-        assert_eq!(
-            mask_password("postgres://app@db/main?password=s3cret&sslmode=require"),
-            "postgres://app@db/main?password=***&sslmode=require"
-        );
-        assert_eq!(mask_password("mssql://h/db?user=sa&PWD=Hunter22"), "mssql://h/db?user=sa&PWD=***");
-        assert_eq!(redact("login failed: Hunter22", "mssql://h/db?user=sa&pwd=Hunter22"), "login failed: ***");
-        assert_eq!(mask_password("postgres://db/main?passwordless=1"), "postgres://db/main?passwordless=1");
-    }
-
-    #[test]
-    fn redacts_echoed_passwords() {
-        let url = "postgres://app:p%40ssw0rd@db/main";
-        assert_eq!(redact("auth failed for p@ssw0rd and p%40ssw0rd", url), "auth failed for *** and ***");
-        assert_eq!(redact("plain", "postgres://app@db/x"), "plain");
     }
 
     #[test]
