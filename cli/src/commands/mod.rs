@@ -5,6 +5,7 @@ mod author;
 mod convert;
 mod graph;
 mod init;
+mod report;
 mod run;
 
 use anyhow::Result;

@@ -14,6 +14,7 @@ use retort_core::interrupt::Interrupt;
 use retort_core::plan;
 use serde_json::{Value, json};
 
+use super::report::{StatusRow, Summary};
 use crate::args::{CurrentArgs, Format, Global, ResolveArgs, StampArgs};
 use crate::board::Board;
 use crate::context::{self, Context};
@@ -173,42 +174,10 @@ fn target_json(o: &Outcome) -> Value {
     })
 }
 
-fn summary_json(outcomes: &[Outcome]) -> Value {
-    let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
-    let applied: usize = outcomes.iter().filter_map(|o| o.report.as_ref()).map(|r| r.steps.len()).sum();
-    let mut slowest: Vec<&Outcome> = outcomes.iter().collect();
-    slowest.sort_by_key(|o| std::cmp::Reverse(o.elapsed));
-    let slowest: Vec<Value> =
-        slowest.iter().take(5).map(|o| json!({"target": o.target, "ms": o.elapsed.as_millis() as u64})).collect();
-    json!({
-        "targets": outcomes.len(), "ok": count(Status::Ok), "failed": count(Status::Failed),
-        "skipped": count(Status::Skipped), "interrupted": count(Status::Interrupted),
-        "revisions_applied": applied, "slowest": slowest,
-    })
-}
-
 fn print_summary(outcomes: &[Outcome]) {
-    let s = summary_json(outcomes);
-    let interrupted = match s["interrupted"].as_u64() {
-        Some(n) if n > 0 => format!(", {n} interrupted"),
-        _ => String::new(),
-    };
-    outln!(
-        "{} target{}: {} ok, {} failed, {} skipped{interrupted}; {} revisions applied",
-        s["targets"],
-        if s["targets"] == 1 { "" } else { "s" },
-        s["ok"],
-        s["failed"],
-        s["skipped"],
-        s["revisions_applied"]
-    );
-    let slowest: Vec<String> = s["slowest"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| format!("{} {} ms", v["target"].as_str().unwrap_or(""), v["ms"]))
-        .collect();
-    outln!("slowest: {}", slowest.join(", "));
+    for line in Summary::of(outcomes).lines() {
+        outln!("{line}");
+    }
     for o in outcomes.iter().filter(|o| o.status != Status::Ok) {
         outln!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
     }
@@ -228,11 +197,11 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
             let targets: Vec<Value> = outcomes.iter().map(target_json).collect();
             outln!(
                 "{}",
-                document(json!({"ok": code == Exit::Ok, "targets": targets, "summary": summary_json(&outcomes)}))
+                document(json!({"ok": code == Exit::Ok, "targets": targets, "summary": Summary::of(&outcomes)}))
             );
         }
         Format::Ndjson => {
-            let mut summary = event(summary_json(&outcomes));
+            let mut summary = event(json!(Summary::of(&outcomes)));
             summary["event"] = json!("summary");
             summary["ok"] = json!(code == Exit::Ok);
             outln!("{summary}");
@@ -325,27 +294,21 @@ pub async fn status(global: &Global) -> Result<Exit> {
             (Some(g), Some(_)) => plan::upgrade(g, &current, "heads").map(|p| p.steps.len()).ok(),
             _ => None,
         };
-        let part_way = o.report.as_ref().map(|r| r.part_way.clone()).unwrap_or_default();
-        rows.push(json!({
-            "target": o.target, "driver": o.driver, "status": o.status, "current": current,
-            "heads": heads, "pending": pending, "part_way": part_way, "error": o.error,
-        }));
+        rows.push(StatusRow {
+            target: o.target.clone(),
+            driver: o.driver.to_string(),
+            status: o.status,
+            current,
+            heads,
+            pending,
+            part_way: o.report.as_ref().map(|r| r.part_way.clone()).unwrap_or_default(),
+            error: o.error.clone(),
+        });
     }
     if global.format == Format::Text {
-        outln!("{:<32} {:>7}  {:<28} heads", "target", "pending", "current");
-        for r in &rows {
-            let list = |v: &Value| {
-                v.as_array()
-                    .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","))
-                    .unwrap_or_default()
-            };
-            let pending = r["pending"].as_u64().map_or("?".to_string(), |p| p.to_string());
-            let current = if r["error"].is_null() {
-                list(&r["current"])
-            } else {
-                format!("FAILED: {}", r["error"].as_str().unwrap_or(""))
-            };
-            outln!("{:<32} {:>7}  {:<28} {}", r["target"].as_str().unwrap_or(""), pending, current, list(&r["heads"]));
+        outln!("{}", StatusRow::header());
+        for row in &rows {
+            outln!("{}", row.line());
         }
         for o in &outcomes {
             for part_way in o.report.iter().flat_map(|r| &r.part_way) {
