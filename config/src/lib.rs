@@ -547,6 +547,18 @@ version_table = "alembic_version_analytics"
     }
 
     #[test]
+    fn every_example_in_the_configuration_reference_loads() {
+        let doc = include_str!("../../docs/configuration.md");
+        let blocks: Vec<&str> =
+            doc.split("```toml\n").skip(1).filter_map(|b| b.split_once("```").map(|(toml, _)| toml)).collect();
+        assert!(blocks.len() >= 2, "the reference shows its examples");
+        for block in blocks {
+            let config = load_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+            assert!(!config.databases.is_empty() || !config.fleets.is_empty(), "{block}");
+        }
+    }
+
+    #[test]
     fn jobs_0_names_where_it_came_from() {
         let err = load_str("jobs = 0\n").unwrap_err().to_string();
         assert!(err.ends_with("retort.toml: `jobs`: jobs must be at least 1"), "{err}");
