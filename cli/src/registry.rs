@@ -1,33 +1,31 @@
 //! The drivers this binary was built with, by URL scheme.
 
+use std::sync::{Arc, OnceLock};
+
 use anyhow::{Result, bail};
 use retort_core::driver::{Driver, mask_password};
 
-#[cfg(feature = "sqlite")]
-static SQLITE: retort_sqlite::SqliteDriver = retort_sqlite::SqliteDriver;
-#[cfg(feature = "postgres")]
-static POSTGRES: retort_postgres::PostgresDriver = retort_postgres::PostgresDriver;
-#[cfg(feature = "mysql")]
-static MYSQL: retort_mysql::MysqlDriver = retort_mysql::MysqlDriver;
-#[cfg(feature = "mssql")]
-static MSSQL: retort_mssql::MssqlDriver = retort_mssql::MssqlDriver;
-
-/// Every built-in driver.
-pub fn drivers() -> Vec<&'static dyn Driver> {
-    vec![
-        #[cfg(feature = "sqlite")]
-        &SQLITE,
-        #[cfg(feature = "postgres")]
-        &POSTGRES,
-        #[cfg(feature = "mysql")]
-        &MYSQL,
-        #[cfg(feature = "mssql")]
-        &MSSQL,
-    ]
+/// Every built-in driver. Drivers are shared (`Arc`), as a driver loaded at run
+/// time is: one serves every target of its schemes.
+pub fn drivers() -> Vec<Arc<dyn Driver>> {
+    static DRIVERS: OnceLock<Vec<Arc<dyn Driver>>> = OnceLock::new();
+    let built_in = || -> Vec<Arc<dyn Driver>> {
+        vec![
+            #[cfg(feature = "sqlite")]
+            Arc::new(retort_sqlite::SqliteDriver),
+            #[cfg(feature = "postgres")]
+            Arc::new(retort_postgres::PostgresDriver),
+            #[cfg(feature = "mysql")]
+            Arc::new(retort_mysql::MysqlDriver),
+            #[cfg(feature = "mssql")]
+            Arc::new(retort_mssql::MssqlDriver),
+        ]
+    };
+    DRIVERS.get_or_init(built_in).clone()
 }
 
 /// The driver for `url`'s scheme; the error names the target and masks the password.
-pub fn for_url(target: &str, url: &str) -> Result<&'static dyn Driver> {
+pub fn for_url(target: &str, url: &str) -> Result<Arc<dyn Driver>> {
     if url.is_empty() {
         bail!("database `{target}` has no URL: set `sqlalchemy.url` (or `url`), or RETORT_DATABASES__<NAME>__URL");
     }

@@ -29,7 +29,8 @@ use crate::plan::Step;
 pub struct Target {
     /// `default`, or `fleet:tenant`.
     pub name: String,
-    pub driver: &'static dyn Driver,
+    /// The driver for its URL, shared by every target it serves.
+    pub driver: Arc<dyn Driver>,
     pub connect: ConnectOptions,
     pub table: VersionTable,
     /// The history, shared by every target of a fleet.
