@@ -52,15 +52,14 @@ pub fn render_statement(sql: &str, flavor: Flavor, end: &str) -> String {
         // On a line of its own, the delimiter cannot join the statement's last characters.
         return format!("DELIMITER {delimiter}\n{sql}\n{delimiter}\nDELIMITER ;\n");
     }
-    let sql = if ends_in_comment(sql, flavor) { sql } else { sql.trim_end_matches(';') };
-    format!("{}{end}\n", after_comment(sql, flavor))
-}
-
-/// `sql`, with a line break after it when its last line holds a `--` (or MySQL `#`)
-/// comment, which would swallow a terminator written after it (a `;` at its end
-/// belongs to the comment).
-fn after_comment(sql: &str, flavor: Flavor) -> String {
-    if ends_in_comment(sql, flavor) { format!("{sql}\n") } else { sql.to_string() }
+    // A `--` (or MySQL `#`) comment on the last line would swallow a terminator
+    // written after it, so the terminator gets a line of its own; a `;` at the end of
+    // such a line belongs to the comment and stays.
+    if ends_in_comment(sql, flavor) {
+        format!("{sql}\n{end}\n")
+    } else {
+        format!("{}{end}\n", sql.trim_end_matches(';'))
+    }
 }
 
 /// Whether the last line of `sql` may hold a line comment (a `--`, or MySQL's `#`).
