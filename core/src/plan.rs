@@ -11,7 +11,7 @@ use crate::bitset::BitSet;
 use crate::error::SpecError;
 use crate::graph::Graph;
 use crate::revision::Body;
-use crate::spec::{Pos, relative};
+use crate::spec::{Overwalk, Pos, relative};
 
 /// Which way a step moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -132,7 +132,7 @@ pub struct Plan {
 pub fn upgrade(graph: &Graph, current: &[String], target: &str) -> Result<Plan, SpecError> {
     check_branch(graph, target)?;
     let current_revs = resolve_current(graph, current)?;
-    let targets = upgrade_targets(graph, &current_revs, target, Graph::walk)?;
+    let targets = upgrade_targets(graph, &current_revs, target, Overwalk::Fails)?;
     check_overlap(graph, &targets)?;
     check_overlap(graph, &current_revs)?;
     let mut needs = graph.ancestors(&targets, true);
@@ -179,7 +179,7 @@ pub fn history(graph: &Graph, lower: &[String], upper: &str) -> Result<Vec<usize
     let lower_revs: Vec<usize> =
         lower.iter().map(|spec| graph.resolve(spec)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
     // `A:+N` past the last revision lists up to the end, as in Alembic.
-    let mut targets = upgrade_targets(graph, &lower_revs, upper, Graph::walk_at_most)?;
+    let mut targets = upgrade_targets(graph, &lower_revs, upper, Overwalk::Stops)?;
     if let [spec] = lower
         && let Some((branch, _)) = spec.split_once('@')
     {
@@ -476,10 +476,14 @@ fn not_reachable(graph: &Graph, target: &str, direction: Direction, current: &[u
 }
 
 /// Alembic's `_parse_upgrade_target`.
-/// How a positive relative step walks: [`Graph::walk`] or [`Graph::walk_at_most`].
-type Walk = fn(&Graph, Option<Pos>, i64, Option<&str>) -> Result<Option<Pos>, SpecError>;
-
-fn upgrade_targets(graph: &Graph, current: &[usize], target: &str, walk_up: Walk) -> Result<Vec<usize>, SpecError> {
+/// The revisions an upgrade to `target` ends at; `overwalk` says what a positive
+/// relative step past the last revision does.
+fn upgrade_targets(
+    graph: &Graph,
+    current: &[usize],
+    target: &str,
+    overwalk: Overwalk,
+) -> Result<Vec<usize>, SpecError> {
     let Some(rel) = relative(target) else { return graph.resolve(target) };
     let too_far = || SpecError::RelativeTooFar { spec: target.to_string(), steps: rel.steps.unsigned_abs() };
     let walked = if rel.steps > 0 {
@@ -487,7 +491,7 @@ fn upgrade_targets(graph: &Graph, current: &[usize], target: &str, walk_up: Walk
             Some(symbol) => graph.resolve_one(symbol)?.map(Pos::Rev),
             None => upgrade_start(graph, current, rel.branch, target, rel.text)?,
         };
-        walk_up(graph, start, rel.steps, rel.branch)?
+        graph.walk_with(start, rel.steps, rel.branch, overwalk)?
     } else {
         let symbol = rel.symbol.ok_or_else(too_far)?;
         let spec = rel.branch.map_or(symbol.to_string(), |b| format!("{b}@{symbol}"));

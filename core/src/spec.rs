@@ -72,8 +72,10 @@ pub(crate) fn refuse_blanks(spec: &str) -> Result<(), SpecError> {
 
 /// What a walk does when it runs out of revisions before its last step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Overwalk {
+pub enum Overwalk {
+    /// The walk leaves the graph: `Ok(None)`, which callers report as too far.
     Fails,
+    /// It stops at the last revision, as the upper end of Alembic's `history -r A:+N`.
     Stops,
 }
 
@@ -168,16 +170,11 @@ impl Graph {
     /// Alembic's `_walk`: `steps` up (positive, optionally staying on `branch`) or down
     /// from `start` (`None` = from nothing). `Ok(None)` when the walk leaves the graph.
     pub fn walk(&self, start: Option<Pos>, steps: i64, branch: Option<&str>) -> Result<Option<Pos>, SpecError> {
-        self.walk_within(start, steps, branch, Overwalk::Fails)
+        self.walk_with(start, steps, branch, Overwalk::Fails)
     }
 
-    /// Like [`Graph::walk`], but a walk that runs out of revisions stops at the last
-    /// one, as the upper end of Alembic's `history -r A:+N` does.
-    pub fn walk_at_most(&self, start: Option<Pos>, steps: i64, branch: Option<&str>) -> Result<Option<Pos>, SpecError> {
-        self.walk_within(start, steps, branch, Overwalk::Stops)
-    }
-
-    fn walk_within(
+    /// [`Graph::walk`], with what happens when it runs out of revisions chosen.
+    pub fn walk_with(
         &self,
         start: Option<Pos>,
         steps: i64,
