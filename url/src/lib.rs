@@ -32,22 +32,20 @@ fn query_passwords(url: &str) -> Vec<&str> {
 /// `url` with every password (in userinfo, or a query key such as `password=`)
 /// replaced by `***`.
 pub fn mask_password(url: &str) -> String {
-    let mut masked = match password(url) {
-        Some(p) => url.replacen(&format!(":{p}@"), ":***@", 1),
-        None => url.to_string(),
-    };
-    for secret in query_passwords(url) {
-        masked = masked.replace(&format!("={secret}"), "=***");
-    }
-    redact(&masked, url)
+    redact(url, url)
 }
 
 /// `message` with every occurrence of `url`'s passwords (raw or percent-decoded)
 /// replaced by `***`: drivers' error texts sometimes echo what they were given.
+/// Where a password stands as in the URL (`:pw@`, `=pw`) it is masked whatever its
+/// length; elsewhere from three characters on.
 pub fn redact(message: &str, url: &str) -> String {
     let mut out = message.to_string();
     if let Some(p) = password(url) {
         out = out.replace(&format!(":{p}@"), ":***@");
+    }
+    for secret in query_passwords(url) {
+        out = out.replace(&format!("={secret}"), "=***");
     }
     for p in password(url).into_iter().chain(query_passwords(url)) {
         let decoded = percent_decode(p);
