@@ -6,7 +6,7 @@
 #   history  load the history and walk it (the topological order a plan uses)
 # Usage: bench/graph.sh [N=10000] [RUNS=5]. Needs python3 with alembic==1.20.1,
 # hyperfine (apt-get install hyperfine) and a release build of retort.
-# In-process figures for retort alone: cargo bench -p retort-core --bench graph.
+# In-process figures for retort alone: cargo bench -p retort-history --bench graph.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 n=${1:-10000}

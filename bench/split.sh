@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Splitter throughput, per input shape, dialect and size (10 KB to 10 MB).
-# Runs the criterion benchmark `core/benches/split.rs`, then prints the median time
+# Runs the criterion benchmark `engine/benches/split.rs`, then prints the median time
 # per megabyte of each case and the ratio of the 10 MB case to the 10 KB case:
 # a linear splitter keeps that ratio near 1 (a quadratic one grows it ~1000×).
 #
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-cargo bench -q -p retort-core --bench split -- --warm-up-time 1 "$@" >/dev/null
+cargo bench -q -p retort-engine --bench split -- --warm-up-time 1 "$@" >/dev/null
 python3 - "$target/criterion" <<'PY'
 import json, os, sys
 root = sys.argv[1]

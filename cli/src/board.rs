@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use retort_core::fleet::{Event, Observer, Outcome, Status};
+use retort_engine::fleet::{Event, Observer, Outcome, Status};
 use serde_json::json;
 
 use crate::args::Format;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result, bail};
 use retort_config::select::{Candidate, Selection, fleet_part, glob_match};
 use retort_config::{Config, Database, NameSource, Overrides};
-use retort_core::driver::{ConnectOptions, VersionTable, mask_password};
-use retort_core::fleet::in_shard;
-use retort_core::graph::Graph;
-use retort_core::script;
+use retort_engine::driver::{ConnectOptions, VersionTable, mask_password};
+use retort_engine::fleet::in_shard;
+use retort_history::graph::Graph;
+use retort_history::script;
 
 use crate::args::Global;
 use crate::registry;

@@ -1,8 +1,8 @@
 //! Rendering: Alembic-style text lines, the JSON documents of DESIGN.md, errors.
 
 use retort_config::ConfigError;
-use retort_core::error::{GraphError, ScriptError, SpecError};
-use retort_core::graph::Graph;
+use retort_history::error::{GraphError, ScriptError, SpecError};
+use retort_history::graph::Graph;
 use serde_json::{Value, json};
 
 use crate::args::Format;

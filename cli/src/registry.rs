@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Result, bail};
-use retort_core::driver::{Driver, mask_password};
+use retort_engine::driver::{Driver, mask_password};
 
 /// Every built-in driver. Drivers are shared (`Arc`), as a driver loaded at run
 /// time is: one serves every target of its schemes.

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use retort_core::interrupt::Interrupt;
+use retort_engine::interrupt::Interrupt;
 
 use crate::output::Exit;
 

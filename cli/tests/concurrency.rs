@@ -103,7 +103,7 @@ async fn lock_not_acquired_in_time_exits_3_naming_the_holder() {
     let config = std::fs::read_to_string(db.dir.path().join("retort.toml")).unwrap().replace("60s", "1s");
     std::fs::write(db.dir.path().join("retort.toml"), config).unwrap();
     let mut holder = db.connect().await;
-    let table = retort_core::driver::VersionTable::for_target("shared");
+    let table = retort_engine::driver::VersionTable::for_target("shared");
     holder.lock(&table, std::time::Duration::from_secs(5)).await.unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_retort"))
         .args(["upgrade", "heads"])

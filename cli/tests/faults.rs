@@ -179,10 +179,10 @@ async fn kill_and_rerun(kind: Kind, history: History, at: Duration, tally: &mut 
 /// revision is recorded as applied.
 async fn check_consistent(db: &TestDb, history: History) {
     let mut conn = db.connect().await;
-    let applied = retort_core::driver::read_versions(
+    let applied = retort_engine::driver::read_versions(
         conn.as_mut(),
         db.driver.dialect(),
-        &retort_core::driver::VersionTable::for_target("default"),
+        &retort_engine::driver::VersionTable::for_target("default"),
     )
     .await
     .unwrap()
@@ -205,8 +205,8 @@ async fn check_consistent(db: &TestDb, history: History) {
     }
 }
 
-fn table(name: &str) -> retort_core::driver::VersionTable {
-    retort_core::driver::VersionTable { name: name.into(), schema: None }
+fn table(name: &str) -> retort_engine::driver::VersionTable {
+    retort_engine::driver::VersionTable { name: name.into(), schema: None }
 }
 
 /// At heads, every data change exactly once, no INVALID index, no progress table.

@@ -38,8 +38,8 @@ fn text(out: &Output) -> String {
 fn sql(dir: &Path, statement: &str) -> Vec<Vec<Option<String>>> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        use retort_core::driver::Driver;
-        let options = retort_core::driver::ConnectOptions {
+        use retort_engine::driver::Driver;
+        let options = retort_engine::driver::ConnectOptions {
             url: "sqlite://app.db".into(),
             base_dir: dir.to_path_buf(),
             writes: true,
@@ -203,11 +203,11 @@ fn an_in_flight_statement_the_catalog_cannot_judge_names_resolve() {
     stop_part_way(dir.path());
     // As a kill during statement 3 (a data change in autocommit would leave it):
     // "statement 3 started" recorded, its end never.
-    let statements = retort_core::split::split(
+    let statements = retort_engine::split::split(
         "CREATE TABLE t2a (id INTEGER);\nCREATE TABLE t2b (id INTEGER);\nINSERT INTO needed (id) VALUES (1);",
-        retort_core::split::Flavor::Sqlite,
+        retort_engine::split::Flavor::Sqlite,
     );
-    let sum = retort_core::progress::checksum(&statements[2..]);
+    let sum = retort_engine::progress::checksum(&statements[2..]);
     sql(dir.path(), &format!("UPDATE alembic_version_default_progress SET running = 3, running_checksum = '{sum}'"));
     sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
     let current = text(&retort(dir.path(), &["current"]));

@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use retort_core::revision::Revision;
-use retort_core::script::python;
+use retort_history::revision::Revision;
+use retort_history::script::python;
 
 fn facts(r: &Revision) -> (String, Vec<String>, Vec<String>, Vec<String>) {
     (r.id.clone(), r.down_revisions.clone(), r.branch_labels.clone(), r.depends_on.clone())

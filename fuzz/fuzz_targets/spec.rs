@@ -13,10 +13,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use retort_core::graph::Graph;
-use retort_core::plan::{self, Direction};
-use retort_core::script::sql;
-use retort_core::spec::relative;
+use retort_history::graph::Graph;
+use retort_history::plan::{self, Direction};
+use retort_history::script::sql;
+use retort_history::spec::relative;
 
 /// id, parents, labels, depends_on.
 const REVISIONS: [(&str, &str, &str, &str); 8] = [

@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use retort_core::executor::render_statement;
-use retort_core::split::{Flavor, split};
+use retort_engine::executor::render_statement;
+use retort_engine::split::{Flavor, split};
 
 const FLAVORS: [Flavor; 4] = [Flavor::Postgres, Flavor::MySql, Flavor::SqlServer, Flavor::Sqlite];
 

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use retort_core::revision::{Body, Revision};
-use retort_core::script::sql;
+use retort_history::revision::{Body, Revision};
+use retort_history::script::sql;
 
 /// The graph facts and flags of a revision, without its path and message.
 fn facts(r: &Revision) -> (String, Vec<String>, Vec<String>, Vec<String>, bool, Option<String>) {

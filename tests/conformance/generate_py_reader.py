@@ -7,7 +7,7 @@ Regenerate from the repository root (Python 3.11, standard library only):
     python3 tests/conformance/generate_py_reader.py --out /tmp/py_reader.json
 
 Output: ``tests/conformance/fixtures_py/py_reader.json``.  It is Python's own
-ground truth for retort's static reader (``core/src/script/python.rs``): every
+ground truth for retort's static reader (``history/src/script/python.rs``): every
 ``expected`` comes from really executing the module, every ``static`` from the
 ``ast`` module.  Do not edit the JSON by hand; change the cases below and run
 the script again.  The output is deterministic (``sort_keys=True``,

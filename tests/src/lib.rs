@@ -98,7 +98,7 @@ pub mod servers {
     use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    use retort_core::driver::{ConnectOptions, Connection, Driver};
+    use retort_engine::driver::{ConnectOptions, Connection, Driver};
 
     /// A database engine under test.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@
 use std::path::Path;
 use std::process::Command;
 
-use retort_core::driver::{ConnectOptions, Driver, VersionTable};
-use retort_core::executor::{self, Action, RunOptions};
-use retort_core::graph::Graph;
-use retort_core::script;
+use retort_engine::driver::{ConnectOptions, Driver, VersionTable};
+use retort_engine::executor::{self, Action, RunOptions};
+use retort_history::graph::Graph;
+use retort_history::script;
 use retort_sqlite::SqliteDriver;
 use sqlx::{Connection as _, Row};
 

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use retort_core::driver::{Connection, Presence};
-use retort_core::statement::{Ident, Name, Object, ObjectKind};
+use retort_engine::driver::{Connection, Presence};
+use retort_engine::statement::{Ident, Name, Object, ObjectKind};
 use retort_tests::every_driver;
 use retort_tests::servers::{Kind, TestDb};
 
@@ -377,7 +377,7 @@ async fn postgres_reports_an_invalid_index() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_sessions_check_the_client_connection_every_second() {
     let db = postgres().await;
-    let options = retort_core::driver::ConnectOptions {
+    let options = retort_engine::driver::ConnectOptions {
         statement_timeout: Some(Duration::from_millis(2500)),
         ddl_lock_timeout: Some(Duration::from_millis(700)),
         search_path: Some("app".into()),
@@ -397,7 +397,7 @@ async fn postgres_sessions_check_the_client_connection_every_second() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_read_only_sessions_have_no_canceller() {
     let db = postgres().await;
-    let options = retort_core::driver::ConnectOptions { writes: false, ..db.options() };
+    let options = retort_engine::driver::ConnectOptions { writes: false, ..db.options() };
     let mut conn = db.driver.connect(&options).await.expect("connect");
     assert!(conn.canceller().is_none());
     assert_eq!(show(conn.as_mut(), "client_connection_check_interval").await, "1s");

@@ -9,10 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
-use retort_core::graph::Graph;
-use retort_core::plan::{self, Plan};
-use retort_core::script;
-use retort_core::spec::relative;
+use retort_history::graph::Graph;
+use retort_history::plan::{self, Plan};
+use retort_history::script;
+use retort_history::spec::relative;
 use serde_json::Value;
 
 fn fixtures() -> Vec<PathBuf> {

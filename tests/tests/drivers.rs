@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use retort_core::driver::{self, Connection, DriverError, VersionTable};
-use retort_core::executor::{self, Action, Report, RunError, RunOptions};
-use retort_core::graph::Graph;
-use retort_core::script;
+use retort_engine::driver::{self, Connection, DriverError, VersionTable};
+use retort_engine::executor::{self, Action, Report, RunError, RunOptions};
+use retort_history::graph::Graph;
+use retort_history::script;
 use retort_tests::every_driver;
 use retort_tests::servers::{Kind, TestDb, write_revision};
 

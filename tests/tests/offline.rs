@@ -2,10 +2,10 @@
 //! `-- Running upgrade A -> B` lines, each dialect's quoting, transactions and
 //! batch separators, and the version-table statements.
 
-use retort_core::driver::{Dialect, VersionTable};
-use retort_core::executor::render_offline;
-use retort_core::graph::Graph;
-use retort_core::{plan, script};
+use retort_engine::driver::{Dialect, VersionTable};
+use retort_engine::executor::render_offline;
+use retort_history::graph::Graph;
+use retort_history::{plan, script};
 use retort_tests::servers::write_revision;
 
 fn offline(dialect: &dyn Dialect) -> String {

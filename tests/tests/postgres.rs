@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use retort_core::driver::{ConnectOptions, Connection, VersionTable};
-use retort_core::executor::{self, Action, Report, RunError, RunOptions};
-use retort_core::graph::Graph;
-use retort_core::script;
+use retort_engine::driver::{ConnectOptions, Connection, VersionTable};
+use retort_engine::executor::{self, Action, Report, RunError, RunOptions};
+use retort_history::graph::Graph;
+use retort_history::script;
 use retort_tests::servers::{Kind, TestDb, write_revision};
 
 async fn fresh() -> TestDb {
@@ -240,7 +240,7 @@ async fn ddl_waiting_on_a_table_lock_is_retried_with_backoff() {
     assert!(
         matches!(
             report.error,
-            Some(RunError::Step { source: retort_core::driver::DriverError::LockNotAvailable(_), .. })
+            Some(RunError::Step { source: retort_engine::driver::DriverError::LockNotAvailable(_), .. })
         ),
         "retries exhausted: {:?}",
         report.error

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use retort_core::revision::Revision;
-use retort_core::script::python;
+use retort_history::revision::Revision;
+use retort_history::script::python;
 use serde_json::Value;
 
 /// Static files retort refuses on purpose, each with its reason (the refusal names

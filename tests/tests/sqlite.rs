@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use retort_core::driver::{ConnectOptions, Connection, Driver, VersionTable};
-use retort_core::executor::{self, Action, Report, RunError, RunOptions};
-use retort_core::graph::Graph;
-use retort_core::script;
+use retort_engine::driver::{ConnectOptions, Connection, Driver, VersionTable};
+use retort_engine::executor::{self, Action, Report, RunError, RunOptions};
+use retort_history::graph::Graph;
+use retort_history::script;
 use retort_sqlite::SqliteDriver;
 
 fn write_sql(dir: &Path, file: &str, id: &str, parents: &[String], extra: &str, up: &str, down: &str) {

@@ -1,8 +1,8 @@
 //! `retort revision` and `retort merge`: write a new `.sql` revision file.
 
 use anyhow::{Context as _, Result};
-use retort_core::author::{self, NewRevision};
-use retort_core::script::sql;
+use retort_history::author::{self, NewRevision};
+use retort_history::script::sql;
 use serde_json::json;
 
 use crate::args::{Format, Global, MergeArgs, RevisionArgs};
@@ -70,7 +70,7 @@ pub fn merge(global: &Global, args: &MergeArgs) -> Result<Exit> {
     write(global, &rev)
 }
 
-fn write(global: &Global, rev: &retort_core::revision::Revision) -> Result<Exit> {
+fn write(global: &Global, rev: &retort_history::revision::Revision) -> Result<Exit> {
     let text = sql::render(rev, "", "");
     std::fs::write(&rev.path, text).with_context(|| format!("cannot write {}", rev.path.display()))?;
     match global.format {

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context as _, Result, bail};
-use retort_core::convert;
-use retort_core::plan::Direction;
-use retort_core::script;
-use retort_core::split::Flavor;
+use retort_engine::convert;
+use retort_engine::split::Flavor;
+use retort_history::plan::Direction;
+use retort_history::script;
 
 use crate::args::{ConvertArgs, Global};
 use crate::context::Context;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use retort_config::Database;
-use retort_core::graph::Graph;
-use retort_core::plan;
+use retort_history::graph::Graph;
+use retort_history::plan;
 use serde_json::{Value, json};
 
 use super::run::read_rows;

@@ -2,8 +2,8 @@
 //! `status` rows. JSON is serialized from them and text is rendered from them, so
 //! the two formats cannot disagree (`docs/json-output.md` lists the fields).
 
-use retort_core::executor::PartWay;
-use retort_core::fleet::{Outcome, Status};
+use retort_engine::executor::PartWay;
+use retort_engine::fleet::{Outcome, Status};
 use serde::Serialize;
 
 /// What a run did across its targets.

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use retort_config::Database;
-use retort_core::driver::{self, mask_password};
-use retort_core::executor::{self, Action, Resolution, RunOptions};
-use retort_core::fleet::{self, FleetOptions, Outcome, Status, Target};
-use retort_core::graph::Graph;
-use retort_core::interrupt::Interrupt;
-use retort_core::plan;
+use retort_engine::driver::{self, mask_password};
+use retort_engine::executor::{self, Action, Resolution, RunOptions};
+use retort_engine::fleet::{self, FleetOptions, Outcome, Status, Target};
+use retort_engine::interrupt::Interrupt;
+use retort_history::graph::Graph;
+use retort_history::plan;
 use serde_json::{Value, json};
 
 use super::report::{StatusRow, Summary};

@@ -19,12 +19,12 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use retort_core::driver::{
+use retort_engine::driver::{
     Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, percent_decode,
     redact,
 };
-use retort_core::split::Flavor;
-use retort_core::statement::{Ident, Name, Object, ObjectKind};
+use retort_engine::split::Flavor;
+use retort_engine::statement::{Ident, Name, Object, ObjectKind};
 use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql, ToSql};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
@@ -326,7 +326,7 @@ impl Connection for MsConn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use retort_core::plan::VersionOp;
+    use retort_history::plan::VersionOp;
 
     #[test]
     fn parses_urls() {

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Value};
-use retort_core::driver::{
+use retort_engine::driver::{
     Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, fnv1a,
     redact,
 };
-use retort_core::split::Flavor;
-use retort_core::statement::{self, Name, Object, ObjectKind};
+use retort_engine::split::Flavor;
+use retort_engine::statement::{self, Name, Object, ObjectKind};
 
 /// The MySQL / MariaDB driver.
 #[derive(Debug, Default, Clone, Copy)]

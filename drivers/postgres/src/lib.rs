@@ -17,12 +17,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use retort_core::driver::{
+use retort_engine::driver::{
     Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, fnv1a,
     redact,
 };
-use retort_core::split::Flavor;
-use retort_core::statement::{self, Ident, Name, Object, ObjectKind};
+use retort_engine::split::Flavor;
+use retort_engine::statement::{self, Ident, Name, Object, ObjectKind};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{AssertSqlSafe, Connection as _, Row};
 

@@ -11,11 +11,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use retort_core::driver::{
+use retort_engine::driver::{
     Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable,
 };
-use retort_core::split::Flavor;
-use retort_core::statement::{self, Ident, Object, ObjectKind};
+use retort_engine::split::Flavor;
+use retort_engine::statement::{self, Ident, Object, ObjectKind};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{AssertSqlSafe, Connection as _, Row};
 

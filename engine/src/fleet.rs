@@ -21,8 +21,8 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 use crate::driver::{self, ConnectOptions, Driver, VersionTable};
 use crate::executor::{self, Action, AppliedStep, Hooks, Report, RunOptions};
-use crate::graph::Graph;
-use crate::plan::Step;
+use retort_history::graph::Graph;
+use retort_history::plan::Step;
 
 /// One database to migrate.
 #[derive(Clone)]
@@ -393,7 +393,7 @@ impl Hooks for TargetHooks<'_> {
     }
 
     async fn before_step(&self, step: &Step) -> Result<(), String> {
-        if step.direction != crate::plan::Direction::Up {
+        if step.direction != retort_history::plan::Direction::Up {
             return Ok(());
         }
         let Some(index) = self.target.graph.index_of(&step.revision) else { return Ok(()) };

@@ -332,7 +332,7 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::tests::graph;
+    use crate::testing::graph;
 
     fn ids(g: &Graph, spec: &str) -> Result<Vec<String>, SpecError> {
         g.resolve(spec).map(|v| g.ids(&v))

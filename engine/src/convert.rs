@@ -12,10 +12,10 @@
 
 use std::collections::HashMap;
 
-use crate::plan::Direction;
-use crate::revision::{Body, Revision};
-use crate::script::sql;
 use crate::split::{self, Flavor};
+use retort_history::plan::Direction;
+use retort_history::revision::{Body, Revision};
+use retort_history::script::sql;
 
 /// Each revision's statements in one direction, by revision id, from Alembic's
 /// offline output.
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn autocommit_blocks_make_non_transactional_files() {
-        let rev = crate::graph::tests::revs(&["b1:a1 @feat"]).remove(0);
+        let rev = retort_history::testing::revs(&["b1:a1 @feat"]).remove(0);
         let text = converted_file(
             &rev,
             "with op.get_context().autocommit_block():\n",

@@ -8,9 +8,9 @@
 //! rows; the table is dropped once no revision is part-way.
 
 use crate::driver::{Connection, Dialect, DriverError, VersionTable, fnv1a, quote_literal};
-use crate::graph::Graph;
-use crate::plan::Direction;
 use crate::split::Statement;
+use retort_history::graph::Graph;
+use retort_history::plan::Direction;
 
 /// One part-way revision as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +161,7 @@ fn parse_row(row: Vec<Option<String>>) -> Option<Progress> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::tests::graph;
+    use retort_history::testing::graph;
 
     fn progress(revision: &str, direction: Direction) -> Progress {
         Progress { revision: revision.into(), direction, done: 1, checksum: String::new(), running: None }

@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 pub use offline::{render_offline, render_statement};
 
 use crate::driver::{self, Connection, Dialect, DriverError, VersionTable};
-use crate::error::SpecError;
-use crate::graph::Graph;
 use crate::interrupt::Interrupt;
-use crate::plan::{self, Direction, Plan, Step, VersionOp};
 use crate::progress::{self, Fit, Progress};
 use crate::split::{self, Statement};
+use retort_history::error::SpecError;
+use retort_history::graph::Graph;
+use retort_history::plan::{self, Direction, Plan, Step, VersionOp};
 
 /// What to do to a database.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -153,7 +153,7 @@ pub fn now_utc() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::tests::graph;
+    use crate::testing::graph;
 
     fn request(heads: &[&str]) -> NewRevision {
         NewRevision { heads: heads.iter().map(|s| s.to_string()).collect(), transactional: true, ..Default::default() }

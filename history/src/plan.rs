@@ -615,7 +615,7 @@ fn position(pos: Pos) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::tests::graph;
+    use crate::testing::graph;
 
     fn run(plan: &Plan) -> Vec<String> {
         plan.steps

@@ -3,15 +3,15 @@
 //! `.py` files: load from disk + heads, `current` (Alembic's applied heads), and
 //! planning `upgrade heads` from an empty database.
 //!
-//! Run: `cargo bench -p retort-core --bench graph`. The Alembic side of the
+//! Run: `cargo bench -p retort-history --bench graph`. The Alembic side of the
 //! comparison is `bench/graph.sh`.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use retort_core::graph::Graph;
-use retort_core::{plan, script};
+use retort_history::graph::Graph;
+use retort_history::{plan, script};
 
 /// One generated revision: id, parents, label, dependency.
 struct Gen {

@@ -2,8 +2,8 @@
 
 use super::statements;
 use crate::driver::{Dialect, VersionTable};
-use crate::plan::Plan;
 use crate::split::{Flavor, split};
+use retort_history::plan::Plan;
 
 /// Renders a plan as an offline SQL script, the way Alembic's `--sql` does:
 /// each step introduced by `-- Running upgrade A -> B`.

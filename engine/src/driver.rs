@@ -13,9 +13,9 @@ pub use retort_url::{mask_password, percent_decode, redact};
 
 use async_trait::async_trait;
 
-use crate::plan::VersionOp;
 use crate::split::Flavor;
 use crate::statement::{self, Object};
+use retort_history::plan::VersionOp;
 
 /// Where a target keeps its version rows.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

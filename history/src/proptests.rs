@@ -5,8 +5,8 @@
 use proptest::prelude::*;
 
 use crate::graph::Graph;
-use crate::graph::tests::revs;
 use crate::plan::{self, Direction, Plan};
+use crate::testing::revs;
 
 /// A random history: per revision, its parents, an optional label and dependency,
 /// listed in a random file order.

@@ -4,12 +4,12 @@
 //! Shapes: a statement holding one long run of blanks, one long string literal,
 //! one long block comment, and many short statements; each split in every dialect.
 //!
-//! Run: `cargo bench -p retort-core --bench split` (about two minutes). Criterion
+//! Run: `cargo bench -p retort-engine --bench split` (about two minutes). Criterion
 //! prints each case's throughput; `bench/split.sh` runs it and prints MB/s per
 //! shape and size side by side.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use retort_core::split::{Flavor, split};
+use retort_engine::split::{Flavor, split};
 
 /// Input sizes in bytes.
 const SIZES: [usize; 4] = [10_000, 100_000, 1_000_000, 10_000_000];

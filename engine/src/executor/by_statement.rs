@@ -11,11 +11,11 @@
 
 use super::{FailedAt, Resolution, Run, RunError, file_line, first_statements, revision_statements, statements};
 use crate::driver::Presence;
-use crate::graph::Graph;
-use crate::plan::Step;
 use crate::progress::{self, Progress};
 use crate::split::Statement;
 use crate::statement::{self, Change, Effect};
+use retort_history::graph::Graph;
+use retort_history::plan::Step;
 
 /// What the catalog says about a statement whose run was cut off.
 enum Verdict {
