@@ -28,7 +28,6 @@ macro_rules! out {
 mod args;
 mod board;
 mod commands;
-mod context;
 mod output;
 mod registry;
 mod signals;

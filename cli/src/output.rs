@@ -1,7 +1,5 @@
 //! Rendering: Alembic-style text lines, the JSON documents of DESIGN.md, errors.
 
-use retort_config::ConfigError;
-use retort_history::error::{GraphError, ScriptError, SpecError};
 use retort_history::graph::Graph;
 use serde_json::{Value, json};
 
@@ -31,20 +29,13 @@ pub fn stdout_failed(error: std::io::Error) -> ! {
     std::process::exit(1);
 }
 
-/// The `kind` of an error in JSON output.
-fn error_kind(error: &anyhow::Error) -> &'static str {
-    for cause in error.chain() {
-        if cause.is::<ConfigError>() {
-            return "config";
-        }
-        if cause.is::<ScriptError>() || cause.is::<GraphError>() {
-            return "script";
-        }
-        if cause.is::<SpecError>() {
-            return "spec";
-        }
+/// The problems an error stands for, one line each, and its `kind` in JSON output.
+/// Errors of the operations layer carry both; anything else is bad usage.
+fn problems(error: &anyhow::Error) -> (Vec<String>, &'static str) {
+    match error.downcast_ref::<retort_ops::Error>() {
+        Some(e) => (e.problems(), e.kind()),
+        None => (vec![error_line(error)], "usage"),
     }
-    "usage"
 }
 
 /// One line for a top-level error: `error: <context>: <cause>`.
@@ -76,53 +67,18 @@ pub fn event(fields: Value) -> Value {
     doc
 }
 
-/// Several targets that cannot run, one line each: nothing was touched.
-#[derive(Debug)]
-pub struct BadTargets(pub Vec<String>);
-
-impl std::fmt::Display for BadTargets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.join("; "))
-    }
-}
-
-impl std::error::Error for BadTargets {}
-
 /// Prints a command's error on stderr (text) or as the JSON error document (stdout).
 pub fn print_error(format: Format, error: &anyhow::Error) {
-    let problems = match error.downcast_ref::<BadTargets>() {
-        Some(BadTargets(lines)) => lines.clone(),
-        None => vec![error_line(error)],
-    };
+    let (problems, kind) = problems(error);
     match format {
         Format::Text => problems.iter().for_each(|line| eprintln!("error: {line}")),
         Format::Json | Format::Ndjson => {
             use std::io::Write as _;
-            let error = json!({"kind": error_kind(error), "message": problems.join("; "), "problems": problems});
+            let error = json!({"kind": kind, "message": problems.join("; "), "problems": problems});
             let doc = document(json!({"ok": false, "error": error}));
             let _ = writeln!(std::io::stdout().lock(), "{doc}"); // the exit code says it failed either way
         }
     }
-}
-
-/// A revision as the JSON of `heads`, `branches`, `history` and `show`.
-pub fn revision_json(graph: &Graph, index: usize) -> Value {
-    let rev = graph.revision(index);
-    json!({
-        "revision": rev.id,
-        "down_revisions": rev.down_revisions,
-        "branch_labels": rev.branch_labels,
-        "depends_on": rev.depends_on,
-        "transactional": rev.transactional,
-        "message": rev.message,
-        "next_revisions": graph.ids(graph.children(index)),
-        "is_head": graph.is_head(index),
-        "is_effective_head": graph.is_effective_head(index),
-        "is_base": graph.parents(index).is_empty(),
-        "is_branch_point": graph.is_branch_point(index),
-        "is_merge_point": graph.is_merge_point(index),
-        "path": rev.path.display().to_string(),
-    })
 }
 
 /// What a one-line revision shows besides its id.

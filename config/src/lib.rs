@@ -13,7 +13,6 @@
 #![forbid(unsafe_code)]
 
 pub mod alembic;
-pub mod select;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -271,6 +271,12 @@ pub trait Driver: Send + Sync {
     /// The dialect, usable without connecting (offline `--sql`).
     fn dialect(&self) -> &dyn Dialect;
 
+    /// Whether a database of this driver takes one writer at a time (an SQLite
+    /// file): the fleet runner then never runs two targets on one URL at once.
+    fn single_writer(&self) -> bool {
+        false
+    }
+
     /// Opens a connection.
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError>;
 }

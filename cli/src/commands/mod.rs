@@ -5,14 +5,27 @@ mod author;
 mod convert;
 mod graph;
 mod init;
-mod report;
 mod run;
 
 use anyhow::Result;
 use clap::CommandFactory;
+use retort_config::Overrides;
+use retort_ops::{Choice, Workspace};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, Global};
 use crate::output::Exit;
+use crate::registry;
+
+/// The workspace the global flags describe: the config, the built-in drivers, the
+/// `-d` selection (Alembic's `-n` section too, `alembic` being `default`), `--shard`.
+fn workspace(global: &Global) -> Result<Workspace> {
+    let mut patterns = global.databases.clone();
+    if let Some(section) = &global.name {
+        patterns.push(if section == "alembic" { "default".to_string() } else { section.clone() });
+    }
+    let choice = Choice { patterns, shard: global.shard };
+    Ok(Workspace::load(&global.config, &Overrides { jobs: global.jobs }, registry::built_in(), &choice)?)
+}
 
 /// Runs the parsed command; returns the exit code.
 pub async fn dispatch(cli: Cli) -> Result<Exit> {

@@ -63,6 +63,10 @@ impl Driver for SqliteDriver {
         &SqliteDialect
     }
 
+    fn single_writer(&self) -> bool {
+        true
+    }
+
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         if options.search_path.is_some() {
             return Err(DriverError::Other("schema_template is supported on PostgreSQL and MySQL, not SQLite".into()));

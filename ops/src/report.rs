@@ -1,10 +1,78 @@
-//! Typed reports of the commands that touch databases: the run summary and the
-//! `status` rows. JSON is serialized from them and text is rendered from them, so
-//! the two formats cannot disagree (`docs/json-output.md` lists the fields).
+//! Typed reports of the operations that touch databases: what each target did,
+//! the run summary, the `status` rows, and the verdict a caller maps to an exit
+//! code. JSON is serialized from them and text is rendered from them, so the two
+//! formats cannot disagree (`docs/json-output.md` lists the fields).
 
-use retort_engine::executor::PartWay;
+use retort_engine::executor::{AppliedStep, PartWay};
 use retort_engine::fleet::{Outcome, Status};
 use serde::Serialize;
+
+/// What one target did, as a report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    pub target: String,
+    pub driver: String,
+    pub status: Status,
+    /// Version rows before the run.
+    pub before: Vec<String>,
+    /// Version rows after the run.
+    pub after: Vec<String>,
+    pub steps: Vec<AppliedStep>,
+    pub notes: Vec<String>,
+    pub part_way: Vec<PartWay>,
+    pub ms: u64,
+    pub error: Option<String>,
+}
+
+impl TargetReport {
+    /// The report of one outcome.
+    pub fn of(o: &Outcome) -> TargetReport {
+        let report = o.report.as_ref();
+        TargetReport {
+            target: o.target.clone(),
+            driver: o.driver.to_string(),
+            status: o.status,
+            before: report.map(|r| r.before.clone()).unwrap_or_default(),
+            after: report.map(|r| r.after.clone()).unwrap_or_default(),
+            steps: report.map(|r| r.steps.clone()).unwrap_or_default(),
+            notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
+            part_way: report.map(|r| r.part_way.clone()).unwrap_or_default(),
+            ms: o.elapsed.as_millis() as u64,
+            error: o.error.clone(),
+        }
+    }
+}
+
+/// How a set of targets ended, worst first: what a caller maps to an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every target is fine.
+    Ok,
+    /// A target was given bad input (a spec its history cannot plan, a refused revision).
+    BadInput,
+    /// A target's lock was not acquired in time.
+    LockTimeout,
+    /// A target failed at run time.
+    TargetFailed,
+}
+
+impl Verdict {
+    /// The worst of the outcomes: a run-time failure over a lock time-out over bad input.
+    pub fn of(outcomes: &[Outcome]) -> Verdict {
+        let failed = outcomes.iter().filter(|o| o.status == Status::Failed);
+        let each = failed.map(|o| {
+            if o.lock_timeout {
+                Verdict::LockTimeout
+            } else if o.bad_input {
+                Verdict::BadInput
+            } else {
+                Verdict::TargetFailed
+            }
+        });
+        each.max().unwrap_or(Verdict::Ok)
+    }
+}
 
 /// What a run did across its targets.
 #[derive(Debug, Serialize)]
@@ -27,6 +95,7 @@ pub struct Timing {
 }
 
 impl Summary {
+    /// The summary of a run's outcomes.
     pub fn of(outcomes: &[Outcome]) -> Summary {
         let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
         let mut slowest: Vec<&Outcome> = outcomes.iter().collect();

@@ -1,0 +1,42 @@
+//! The drivers an embedding program offers, by URL scheme: the `retort` binary
+//! passes its built-in ones; a deploy program passes the ones it links.
+
+use std::sync::Arc;
+
+use retort_engine::driver::{Driver, mask_password};
+
+use crate::error::{Error, Result};
+
+/// A set of drivers. Each is shared (`Arc`): one serves every target of its schemes.
+#[derive(Clone, Default)]
+pub struct Drivers(Vec<Arc<dyn Driver>>);
+
+impl Drivers {
+    /// The drivers in `list`; for a scheme two of them serve, the first wins.
+    pub fn new(list: Vec<Arc<dyn Driver>>) -> Drivers {
+        Drivers(list)
+    }
+
+    /// The driver for `url`'s scheme; the error names the target and masks the password.
+    pub fn for_url(&self, target: &str, url: &str) -> Result<Arc<dyn Driver>> {
+        if url.is_empty() {
+            return Err(Error::Usage(format!(
+                "database `{target}` has no URL: set `sqlalchemy.url` (or `url`), or RETORT_DATABASES__<NAME>__URL"
+            )));
+        }
+        let scheme = url.split(':').next().unwrap_or_default();
+        if let Some(driver) = self.0.iter().find(|d| d.schemes().contains(&scheme)) {
+            return Ok(driver.clone());
+        }
+        Err(Error::Usage(format!(
+            "database `{target}`: unknown URL scheme `{scheme}` in {} (this retort knows: {})",
+            mask_password(url),
+            self.schemes().join(", ")
+        )))
+    }
+
+    /// Every scheme served, in the drivers' order.
+    pub fn schemes(&self) -> Vec<&'static str> {
+        self.0.iter().flat_map(|d| d.schemes().iter().copied()).collect()
+    }
+}

@@ -1,0 +1,30 @@
+//! retort-ops: retort as a library. Every command is one call here, from a
+//! [`Workspace`] (the validated config, the drivers on offer, a selection) to a
+//! typed report; the `retort` binary parses arguments, makes that call and
+//! renders the report, and a deploy program can do the same (`examples/`).
+//!
+//! Modules: [`workspace`] loads the config and turns the selection into targets
+//! (databases, fleet tenants from lists, files or `names_query`, shards);
+//! [`select`] is the `-d` pattern language; [`drivers`] maps URL schemes to
+//! drivers; [`run`] runs actions on targets (every target checked before any is
+//! touched); [`offline`] renders `--sql`; [`listing`] answers the graph commands;
+//! [`authoring`] writes new revisions; [`convert`] turns an Alembic history into
+//! `.sql` revisions; [`report`] holds the typed reports.
+//! `docs/architecture.md` shows the whole path of a target.
+#![forbid(unsafe_code)]
+
+pub mod authoring;
+pub mod convert;
+pub mod drivers;
+pub mod error;
+pub mod listing;
+pub mod offline;
+pub mod report;
+pub mod run;
+pub mod select;
+pub mod workspace;
+
+pub use drivers::Drivers;
+pub use error::{Error, Result};
+pub use run::{Control, RunReport};
+pub use workspace::{Choice, Workspace};

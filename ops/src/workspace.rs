@@ -1,0 +1,209 @@
+//! What every operation starts from: the validated config, the drivers, the
+//! selection, and the revision graphs of the selected histories (loaded once per
+//! set of revision folders).
+//!
+//! A history is a database or a fleet (graph commands show it); a target is a
+//! database or one fleet tenant (commands that touch databases run on it).
+//! Tenants come from the fleet's list, its names file, or its `names_query` on the
+//! control database; `--shard` then keeps a stable part of them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use retort_config::{Config, Database, NameSource, Overrides};
+use retort_engine::driver::{ConnectOptions, VersionTable, mask_password};
+use retort_engine::fleet::in_shard;
+use retort_history::graph::Graph;
+use retort_history::script;
+
+use crate::drivers::Drivers;
+use crate::error::{Error, Result};
+use crate::select::{Candidate, Selection, fleet_part, glob_match};
+
+/// Which targets an operation acts on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Choice {
+    /// `-d` patterns: databases, fleets, `fleet:tenant`, globs, comma lists; none
+    /// selects everything.
+    pub patterns: Vec<String>,
+    /// Only shard K of N (1-based), by a stable hash of the target name.
+    pub shard: Option<(u32, u32)>,
+}
+
+/// The loaded config, the drivers and the selection of one operation.
+pub struct Workspace {
+    pub config: Config,
+    pub drivers: Drivers,
+    selection: Selection,
+    shard: Option<(u32, u32)>,
+    graphs: Mutex<HashMap<Vec<PathBuf>, Arc<Graph>>>,
+}
+
+impl Workspace {
+    /// Loads the config at `path`; nothing is connected yet.
+    pub fn load(path: &Path, overrides: &Overrides, drivers: Drivers, choice: &Choice) -> Result<Workspace> {
+        Workspace::new(retort_config::load(path, overrides)?, drivers, choice)
+    }
+
+    /// A workspace on a config already loaded. Every pattern must name a database
+    /// or a fleet of the config.
+    pub fn new(config: Config, drivers: Drivers, choice: &Choice) -> Result<Workspace> {
+        let selection = Selection::new(&choice.patterns);
+        let workspace = Workspace { config, drivers, selection, shard: choice.shard, graphs: Default::default() };
+        workspace.check_patterns()?;
+        Ok(workspace)
+    }
+
+    fn check_patterns(&self) -> Result<()> {
+        let databases = self.config.databases.iter().map(|d| d.name.as_str());
+        let known: Vec<&str> = databases.chain(self.config.fleets.iter().map(|f| f.name.as_str())).collect();
+        let candidates: Vec<Candidate> = known.iter().map(|name| Candidate { name, fleet: None }).collect();
+        let unknown = self.selection.unmatched(&candidates);
+        match unknown.iter().find(|p| !known.iter().any(|k| glob_match(fleet_part(p), k))) {
+            Some(part) => {
+                Err(Error::Usage(format!("no database or fleet matches `{part}` (configured: {})", known.join(", "))))
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn selects(&self, name: &str, fleet: Option<&str>) -> bool {
+        self.selection.selects(Candidate { name, fleet })
+    }
+
+    /// Selected histories, one per database and per fleet: what graph commands show.
+    pub fn histories(&self) -> Vec<Database> {
+        let databases = self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned();
+        let fleets = self.config.fleets.iter().filter(|f| self.selection.wants_fleet(&f.name)).map(|f| {
+            let mut db = f.template.clone();
+            db.name = f.name.clone();
+            db
+        });
+        databases.chain(fleets).collect()
+    }
+
+    /// The one selected history, for operations that write one.
+    pub fn single(&self) -> Result<Database> {
+        match self.histories().as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::Usage(format!("nothing selected in {}", self.config.path.display()))),
+            many => Err(Error::Usage(format!(
+                "this command works on one database or fleet; choose one with -d ({})",
+                many.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    /// Selected targets: databases and fleet tenants, after `--shard`. Every part
+    /// of the selection must select at least one target.
+    pub async fn targets(&self) -> Result<Vec<Database>> {
+        let mut targets: Vec<Database> =
+            self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned().collect();
+        let mut all = targets.clone();
+        for fleet in self.config.fleets.iter().filter(|f| self.selection.wants_fleet(&f.name)) {
+            let tenants = match &fleet.names {
+                NameSource::List(list) => list.clone(),
+                NameSource::Query { control_url, sql } => self.query_names(&fleet.name, control_url, sql).await?,
+            };
+            let expanded = fleet.targets(&tenants)?;
+            all.extend(expanded.iter().cloned());
+            targets.extend(expanded.into_iter().filter(|t| self.selects(&t.name, Some(&fleet.name))));
+        }
+        retort_config::check_shared_version_tables(&all)?;
+        self.check_every_part_selects(&all)?;
+        if let Some((k, n)) = self.shard {
+            targets.retain(|t| in_shard(&t.name, k, n));
+        }
+        Ok(targets)
+    }
+
+    /// A part that selects no target is an error listing the nearest names.
+    fn check_every_part_selects(&self, all: &[Database]) -> Result<()> {
+        let candidates: Vec<Candidate> =
+            all.iter().map(|t| Candidate { name: &t.name, fleet: t.fleet.as_deref() }).collect();
+        let Some(part) = self.selection.unmatched(&candidates).first().copied() else { return Ok(()) };
+        let names = all.iter().map(|t| t.name.as_str());
+        let mut near: Vec<&str> = names.clone().filter(|n| n.starts_with(fleet_part(part))).collect();
+        if near.is_empty() {
+            near = names.collect();
+        }
+        let shown = if near.len() > 6 {
+            format!("{}, … ({} in all)", near[..6].join(", "), near.len())
+        } else {
+            near.join(", ")
+        };
+        Err(Error::Usage(format!("`-d {part}` selects no target (there are: {shown})")))
+    }
+
+    /// Runs a fleet's `names_query` on its control database.
+    async fn query_names(&self, fleet: &str, url: &str, sql: &str) -> Result<Vec<String>> {
+        let driver = self.drivers.for_url(&format!("{fleet} (control_url)"), url)?;
+        let options =
+            ConnectOptions { url: url.to_string(), base_dir: self.config.base_dir.clone(), ..Default::default() };
+        let unreachable = |e: &dyn std::fmt::Display| {
+            Error::Unreachable(format!("fleet `{fleet}`: cannot connect to {}: {e}", mask_password(url)))
+        };
+        let mut conn = driver.connect(&options).await.map_err(|e| unreachable(&e))?;
+        let rows =
+            conn.query(sql).await.map_err(|e| Error::Unreachable(format!("fleet `{fleet}`: names_query: {e}")))?;
+        let _ = conn.close().await;
+        Ok(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect())
+    }
+
+    /// The graph of a target's history, loaded once per set of revision folders.
+    pub fn graph(&self, db: &Database) -> Result<Arc<Graph>> {
+        let key = db.version_locations.clone();
+        if let Some(graph) = self.graphs.lock().expect("graph cache").get(&key) {
+            return Ok(graph.clone());
+        }
+        let graph = Arc::new(load_graph(db)?);
+        self.graphs.lock().expect("graph cache").insert(key, graph.clone());
+        Ok(graph)
+    }
+
+    /// Options to connect to a target.
+    pub fn connect_options(&self, db: &Database, writes: bool) -> ConnectOptions {
+        ConnectOptions {
+            url: db.url.clone(),
+            base_dir: self.config.base_dir.clone(),
+            application_name: db.application_name.clone(),
+            writes,
+            statement_timeout: db.statement_timeout,
+            ddl_lock_timeout: db.ddl_lock_timeout,
+            search_path: db.search_path.clone(),
+        }
+    }
+
+    /// The version rows of a target, creating nothing.
+    pub async fn read_rows(&self, db: &Database) -> Result<Vec<String>> {
+        let driver = self.drivers.for_url(&db.name, &db.url)?;
+        let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("database `{}`: {e}", db.name));
+        let mut conn = driver.connect(&self.connect_options(db, false)).await.map_err(|e| {
+            Error::Unreachable(format!("database `{}`: cannot connect to {}: {e}", db.name, mask_password(&db.url)))
+        })?;
+        let rows = retort_engine::driver::read_versions(conn.as_mut(), driver.dialect(), &version_table(db))
+            .await
+            .map_err(|e| unreachable(&e))?;
+        let _ = conn.close().await;
+        Ok(rows.unwrap_or_default())
+    }
+}
+
+/// The revision graph of a database's version locations.
+pub fn load_graph(db: &Database) -> Result<Graph> {
+    if let Some(missing) = db.version_locations.iter().find(|l| !l.is_dir()) {
+        return Err(Error::Usage(format!("database `{}`: no revision folder at {}", db.name, missing.display())));
+    }
+    let revisions = script::load_locations(&db.version_locations, db.recursive_version_locations)
+        .map_err(|cause| Error::Script { context: format!("database `{}`", db.name), cause })?;
+    Graph::new(revisions).map_err(|cause| Error::Graph {
+        context: format!("database `{}`: {}", db.name, db.script_location.display()),
+        cause,
+    })
+}
+
+/// The version table of a database.
+pub fn version_table(db: &Database) -> VersionTable {
+    VersionTable { name: db.version_table.clone(), schema: db.version_table_schema.clone() }
+}
