@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use retort_engine::driver::{ConnectOptions, DatabaseUrl, VersionTable};
+use retort_engine::executor::RunPolicy;
 use retort_url::scrub_urls;
 use serde::Deserialize;
 
@@ -40,16 +42,28 @@ pub struct Config {
     pub fleets: Vec<Fleet>,
 }
 
-/// One migration target: a database (or a tenant of a fleet) with its history and
-/// version table. Its `Debug` masks the URL's password.
-#[derive(Clone, PartialEq, Eq)]
+/// One migration target: a database (or a tenant of a fleet) with its history,
+/// its connection, its version table and its run policy, each in the type the
+/// engine takes. Its `Debug` masks the URL's passwords.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Database {
     /// `name` for `[databases.name]`, `fleet:tenant` for a fleet's tenant.
     pub name: String,
     /// The fleet it belongs to, if any.
     pub fleet: Option<String>,
-    /// Connection URL (may hold a password: never print it unmasked).
-    pub url: String,
+    /// Where its revisions are.
+    pub history: History,
+    /// How to reach it: URL, session settings, schema (`writes` is set per command).
+    pub connection: ConnectOptions,
+    /// Version table; default `alembic_version_<name>` (`alembic_version_<fleet>` for fleets).
+    pub version_table: VersionTable,
+    /// Lock wait, DDL retries, transaction per revision or per run.
+    pub policy: RunPolicy,
+}
+
+/// Where a history's revision files are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct History {
     /// Absolute path of the folder holding `versions/`.
     pub script_location: PathBuf,
     /// Folders holding revision files, in load order: `version_locations` when
@@ -58,37 +72,18 @@ pub struct Database {
     /// Whether revision files in subfolders of the version locations are read
     /// (default true; an `alembic.ini` says it with `recursive_version_locations`,
     /// false when absent, as in Alembic).
-    pub recursive_version_locations: bool,
-    /// Version table name; default `alembic_version_<name>` (`alembic_version_<fleet>` for fleets).
-    pub version_table: String,
-    /// Schema of the version table, where the dialect has schemas.
-    pub version_table_schema: Option<String>,
-    /// Schema the session works in (schema-per-tenant fleets), where the dialect has one.
-    pub search_path: Option<String>,
-    /// How long to wait for another runner's lock on this target.
-    pub lock_timeout: Duration,
-    /// Session statement timeout, where the dialect has one.
-    pub statement_timeout: Option<Duration>,
-    /// How long one DDL statement may wait for a table lock (PostgreSQL `lock_timeout`).
-    pub ddl_lock_timeout: Option<Duration>,
-    /// How often a revision is retried after a statement timed out on a table lock.
-    pub ddl_retries: u32,
-    /// The session's application name (shown in `pg_stat_activity`).
-    pub application_name: String,
-    /// `transaction_per = "run"`: one transaction for the whole command (default
-    /// `"revision"`: one per revision).
-    pub transaction_per_run: bool,
+    pub recursive: bool,
 }
 
 /// A `[fleets.<name>]` entry: one history, many tenants. Its `Debug` masks passwords.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fleet {
     pub name: String,
     /// Where tenant names come from.
     pub names: NameSource,
     /// URL with `{name}` where the tenant goes (database per tenant), or one URL
     /// for all (schema per tenant, with `schema_template`).
-    pub url_template: String,
+    pub url_template: DatabaseUrl,
     /// Schema per tenant: `{name}` template of the schema holding the tenant's
     /// tables and version table.
     pub schema_template: Option<String>,
@@ -97,57 +92,12 @@ pub struct Fleet {
 }
 
 /// Where a fleet's tenant names come from. Its `Debug` masks the control URL's password.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameSource {
     /// `names = [...]` or the lines of `names_file`.
     List(Vec<String>),
     /// `names_query`, run on the database at `control_url`; the first column of each row.
-    Query { control_url: String, sql: String },
-}
-
-impl std::fmt::Debug for Database {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database")
-            .field("name", &self.name)
-            .field("fleet", &self.fleet)
-            .field("url", &scrub_urls(&self.url))
-            .field("script_location", &self.script_location)
-            .field("version_locations", &self.version_locations)
-            .field("recursive_version_locations", &self.recursive_version_locations)
-            .field("version_table", &self.version_table)
-            .field("version_table_schema", &self.version_table_schema)
-            .field("search_path", &self.search_path)
-            .field("lock_timeout", &self.lock_timeout)
-            .field("statement_timeout", &self.statement_timeout)
-            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
-            .field("ddl_retries", &self.ddl_retries)
-            .field("application_name", &self.application_name)
-            .field("transaction_per_run", &self.transaction_per_run)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for Fleet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fleet")
-            .field("name", &self.name)
-            .field("names", &self.names)
-            .field("url_template", &scrub_urls(&self.url_template))
-            .field("schema_template", &self.schema_template)
-            .field("template", &self.template)
-            .finish()
-    }
-}
-
-impl std::fmt::Debug for NameSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NameSource::List(names) => f.debug_tuple("List").field(names).finish(),
-            NameSource::Query { control_url, sql } => {
-                f.debug_struct("Query").field("control_url", &scrub_urls(control_url)).field("sql", sql).finish()
-            }
-        }
-    }
+    Query { control_url: DatabaseUrl, sql: String },
 }
 
 impl Fleet {
@@ -155,14 +105,13 @@ impl Fleet {
     pub fn target(&self, tenant: &str) -> Database {
         let fill = |template: &str| template.replace("{name}", tenant);
         let schema = self.schema_template.as_deref().map(fill);
-        Database {
-            name: format!("{}:{tenant}", self.name),
-            url: fill(&self.url_template),
-            version_table_schema: schema.clone().or(self.template.version_table_schema.clone()),
-            search_path: schema,
-            application_name: fill(&self.template.application_name),
-            ..self.template.clone()
-        }
+        let mut target = self.template.clone();
+        target.name = format!("{}:{tenant}", self.name);
+        target.connection.url = DatabaseUrl::new(fill(self.url_template.expose()));
+        target.connection.application_name = fill(&self.template.connection.application_name);
+        target.connection.search_path = schema.clone();
+        target.version_table.schema = schema.or(self.template.version_table.schema.clone());
+        target
     }
 
     /// Targets for the given tenant names, refusing names that cannot be used in a URL.
@@ -298,7 +247,7 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
     }
     let lock_timeout = match raw.lock_timeout {
         Some(text) => parse_duration(&text).map_err(|m| invalid(format!("lock_timeout: {m}")))?,
-        None => Duration::from_secs(10),
+        None => RunPolicy::default().lock_timeout,
     };
     let context = Context { base_dir: &base_dir, lock_timeout };
     let mut databases = Vec::new();
@@ -338,8 +287,8 @@ impl Context<'_> {
             }
         }
         let url = raw.url.take().ok_or("`url` is missing")?;
-        let mut db = self.settings(name, &format!("alembic_version_{name}"), raw)?;
-        db.url = url;
+        let mut db = self.settings(name, raw)?;
+        db.connection.url = DatabaseUrl::new(url);
         Ok(db)
     }
 
@@ -359,7 +308,7 @@ impl Context<'_> {
         let names = match (raw.names.take(), raw.names_file.take(), raw.names_query.take(), raw.control_url.take()) {
             (Some(list), None, None, None) => NameSource::List(list),
             (None, Some(file), None, None) => NameSource::List(read_names(&self.base_dir.join(file))?),
-            (None, None, Some(sql), Some(control_url)) => NameSource::Query { control_url, sql },
+            (None, None, Some(sql), Some(url)) => NameSource::Query { control_url: DatabaseUrl::new(url), sql },
             (None, None, Some(_), None) => {
                 return Err("`names_query` needs `control_url`, the database it runs on".into());
             }
@@ -370,15 +319,16 @@ impl Context<'_> {
         {
             return Err(format!("tenant {bad}"));
         }
-        let mut template = self.settings(name, &format!("alembic_version_{name}"), raw)?;
+        let mut template = self.settings(name, raw)?;
         template.fleet = Some(name.to_string());
-        template.application_name =
-            template.application_name.replace(&format!("retort:{name}"), &format!("retort:{name}:{{name}}"));
+        let application_name = &mut template.connection.application_name;
+        *application_name = application_name.replace(&format!("retort:{name}"), &format!("retort:{name}:{{name}}"));
+        let url_template = DatabaseUrl::new(url_template);
         Ok(Fleet { name: name.to_string(), names, url_template, schema_template, template })
     }
 
-    /// The settings databases and fleets share.
-    fn settings(&self, name: &str, default_table: &str, mut raw: RawTarget) -> Result<Database, String> {
+    /// The settings databases and fleets share; unset ones take the engine's defaults.
+    fn settings(&self, name: &str, mut raw: RawTarget) -> Result<Database, String> {
         if let Some(ini) = raw.alembic_ini.take() {
             if raw.script_location.is_some() || raw.version_locations.is_some() {
                 return Err("give `alembic_ini` or `script_location`/`version_locations`, not both".into());
@@ -399,31 +349,35 @@ impl Context<'_> {
         let duration = |key: &str, value: Option<String>| -> Result<Option<Duration>, String> {
             value.map(|v| parse_duration(&v).map_err(|m| format!("{key}: {m}"))).transpose()
         };
-        Ok(Database {
-            name: name.to_string(),
-            fleet: None,
-            url: String::new(),
-            script_location,
-            version_locations,
-            recursive_version_locations: raw.recursive_version_locations.unwrap_or(true),
-            version_table: match raw.version_table {
-                Some(name) if name.trim().is_empty() => return Err("`version_table` is empty".into()),
-                Some(name) => name,
-                None => default_table.to_string(),
-            },
-            version_table_schema: raw.version_table_schema,
-            search_path: None,
-            lock_timeout: duration("lock_timeout", raw.lock_timeout)?.unwrap_or(self.lock_timeout),
+        let history =
+            History { script_location, version_locations, recursive: raw.recursive_version_locations.unwrap_or(true) };
+        let connection = ConnectOptions {
+            url: DatabaseUrl::default(),
+            base_dir: self.base_dir.to_path_buf(),
+            application_name: raw.application_name.unwrap_or_else(|| format!("retort:{name}")),
+            writes: false,
             statement_timeout: duration("statement_timeout", raw.statement_timeout)?,
             ddl_lock_timeout: duration("ddl_lock_timeout", raw.ddl_lock_timeout)?,
-            ddl_retries: raw.ddl_retries.unwrap_or(3),
-            application_name: raw.application_name.unwrap_or_else(|| format!("retort:{name}")),
+            search_path: None,
+        };
+        let mut version_table = VersionTable::for_target(name);
+        match raw.version_table {
+            Some(table) if table.trim().is_empty() => return Err("`version_table` is empty".into()),
+            Some(table) => version_table.name = table,
+            None => {}
+        }
+        version_table.schema = raw.version_table_schema;
+        let defaults = RunPolicy::default();
+        let policy = RunPolicy {
+            lock_timeout: duration("lock_timeout", raw.lock_timeout)?.unwrap_or(self.lock_timeout),
+            ddl_retries: raw.ddl_retries.unwrap_or(defaults.ddl_retries),
             transaction_per_run: match raw.transaction_per.as_deref() {
-                None | Some("revision") => false,
+                None | Some("revision") => defaults.transaction_per_run,
                 Some("run") => true,
                 Some(other) => return Err(format!("transaction_per must be \"revision\" or \"run\", not \"{other}\"")),
             },
-        })
+        };
+        Ok(Database { name: name.to_string(), fleet: None, history, connection, version_table, policy })
     }
 }
 
@@ -444,11 +398,11 @@ fn read_names(path: &Path) -> Result<Vec<String>, String> {
 pub fn check_shared_version_tables(targets: &[Database]) -> Result<(), ConfigError> {
     let mut seen: std::collections::HashMap<(&str, Option<&str>, &str), &str> = std::collections::HashMap::new();
     for t in targets {
-        let key = (t.url.as_str(), t.version_table_schema.as_deref(), t.version_table.as_str());
+        let key = (t.connection.url.expose(), t.version_table.schema.as_deref(), t.version_table.name.as_str());
         if let Some(other) = seen.insert(key, &t.name) {
             return Err(ConfigError::Invalid(format!(
                 "`{other}` and `{}` share the version table `{}` in one database; give one of them its own `version_table`",
-                t.name, t.version_table
+                t.name, t.version_table.name
             )));
         }
     }
@@ -508,9 +462,9 @@ version_table = "alembic_version_analytics"
         assert_eq!(config.lock_timeout, Duration::from_secs(10));
         let names: Vec<&str> = config.databases.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["analytics", "default"]);
-        assert_eq!(config.databases[1].version_table, "alembic_version_default");
-        assert!(config.databases[1].script_location.ends_with("migrations/default"));
-        assert!(config.databases[1].version_locations[0].ends_with("migrations/default/versions"));
+        assert_eq!(config.databases[1].version_table.name, "alembic_version_default");
+        assert!(config.databases[1].history.script_location.ends_with("migrations/default"));
+        assert!(config.databases[1].history.version_locations[0].ends_with("migrations/default/versions"));
     }
 
     #[test]
@@ -585,7 +539,7 @@ version_table = "alembic_version_analytics"
             jail.set_env("RETORT_TEST_MSSQL_URL", "ignored");
             let config = load(Path::new("retort.toml"), &Overrides::default()).unwrap();
             assert_eq!(config.jobs, 3);
-            assert_eq!(config.databases[1].url, "sqlite://other.db");
+            assert_eq!(config.databases[1].connection.url, "sqlite://other.db");
             let config = load(Path::new("retort.toml"), &Overrides { jobs: Some(5) }).unwrap();
             assert_eq!(config.jobs, 5);
             Ok(())
@@ -613,13 +567,18 @@ control_url = "postgres://app@127.0.0.1/control"
         assert_eq!(tenants.names, NameSource::List(vec!["acme".into(), "globex".into()]));
         let acme = tenants.target("acme");
         assert_eq!(acme.name, "tenants:acme");
-        assert_eq!(acme.url, "postgres://app:pw@127.0.0.1/tenant_acme");
-        assert_eq!(acme.version_table, "alembic_version_tenants");
+        assert_eq!(acme.connection.url, "postgres://app:pw@127.0.0.1/tenant_acme");
+        assert_eq!(acme.version_table.name, "alembic_version_tenants");
         assert_eq!(acme.fleet.as_deref(), Some("tenants"));
         let schemas = &config.fleets[0];
-        assert!(matches!(&schemas.names, NameSource::Query { control_url, .. } if control_url.ends_with("/control")));
+        assert!(
+            matches!(&schemas.names, NameSource::Query { control_url, .. } if control_url.expose().ends_with("/control"))
+        );
         let one = schemas.target("one");
-        assert_eq!((one.version_table_schema.as_deref(), one.search_path.as_deref()), (Some("t_one"), Some("t_one")));
+        assert_eq!(
+            (one.version_table.schema.as_deref(), one.connection.search_path.as_deref()),
+            (Some("t_one"), Some("t_one"))
+        );
         assert!(schemas.targets(&["bad name".into()]).is_err());
     }
 
@@ -664,10 +623,10 @@ control_url = "postgres://app@127.0.0.1/control"
         std::fs::write(dir.path().join("retort.toml"), toml).unwrap();
         let config = load(&dir.path().join("retort.toml"), &Overrides::default()).unwrap();
         let b = &config.databases[0];
-        assert_eq!(b.version_locations, [dir.path().join("a"), dir.path().join("b")]);
+        assert_eq!(b.history.version_locations, [dir.path().join("a"), dir.path().join("b")]);
         let default = &config.databases[1];
-        assert_eq!(default.script_location, dir.path().join("migrations"));
-        assert_eq!(default.version_locations, [dir.path().join("migrations/versions")]);
+        assert_eq!(default.history.script_location, dir.path().join("migrations"));
+        assert_eq!(default.history.version_locations, [dir.path().join("migrations/versions")]);
     }
 
     #[test]

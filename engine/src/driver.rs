@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-pub use retort_url::{mask_password, percent_decode, redact};
+pub use retort_url::{DatabaseUrl, mask_password, percent_decode, redact};
 
 use async_trait::async_trait;
 
@@ -223,12 +223,12 @@ pub trait Canceller: Send + Sync {
     async fn cancel(&self) -> Result<(), DriverError>;
 }
 
-/// Settings a driver needs to open a connection to one target. Its `Debug` masks
-/// the URL's passwords.
-#[derive(Clone, PartialEq, Eq, Default)]
+/// Settings a driver needs to open a connection to one target: the connection
+/// settings of `retort.toml`. Its `Debug` masks the URL's passwords.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectOptions {
-    /// The target's URL, password included; never print it, use [`mask_password`].
-    pub url: String,
+    /// The target's URL; `Display` and `Debug` mask its passwords.
+    pub url: DatabaseUrl,
     /// The folder relative URLs (SQLite files) are resolved against.
     pub base_dir: std::path::PathBuf,
     /// Sent as the session's application name where the dialect has one.
@@ -243,20 +243,6 @@ pub struct ConnectOptions {
     pub ddl_lock_timeout: Option<Duration>,
     /// Schema the session works in (schema-per-tenant), where the dialect has one.
     pub search_path: Option<String>,
-}
-
-impl std::fmt::Debug for ConnectOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("url", &mask_password(&self.url))
-            .field("base_dir", &self.base_dir)
-            .field("application_name", &self.application_name)
-            .field("writes", &self.writes)
-            .field("statement_timeout", &self.statement_timeout)
-            .field("ddl_lock_timeout", &self.ddl_lock_timeout)
-            .field("search_path", &self.search_path)
-            .finish()
-    }
 }
 
 /// Opens connections for a family of URL schemes.

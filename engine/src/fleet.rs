@@ -284,7 +284,7 @@ impl Shared {
         self.observer.event(Event::TargetStarted { target: &target.name });
         match target.driver.connect(&target.connect).await {
             Err(e) => {
-                outcome.error = Some(format!("cannot connect to {}: {e}", driver::mask_password(&target.connect.url)));
+                outcome.error = Some(format!("cannot connect to {}: {e}", target.connect.url));
             }
             Ok(mut conn) => {
                 let hooks = TargetHooks { shared: self.clone(), target };
@@ -301,7 +301,7 @@ impl Shared {
                 .await;
                 let _ = conn.close().await;
                 if let Some(e) = &report.error {
-                    outcome.error = Some(driver::redact(&e.to_string(), &target.connect.url));
+                    outcome.error = Some(driver::redact(&e.to_string(), target.connect.url.expose()));
                     outcome.lock_timeout = e.is_lock_timeout();
                     outcome.bad_input = e.is_bad_input();
                     if matches!(e, executor::RunError::Interrupted(_)) {

@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(config) => {
             assert!(reference.is_ok(), "the toml crate refuses this, retort loaded it: {:?}", reference.err());
             for db in &config.databases {
-                assert!(!db.name.is_empty() && !db.url.is_empty(), "a target without name or URL");
-                assert!(!db.version_table.is_empty(), "{}: empty version table", db.name);
+                assert!(!db.name.is_empty() && !db.connection.url.is_empty(), "a target without name or URL");
+                assert!(!db.version_table.name.is_empty(), "{}: empty version table", db.name);
             }
         }
         Err(error) => {

@@ -25,7 +25,7 @@ pub fn revision(workspace: &Workspace, request: &NewRevision, version_path: Opti
     let db = workspace.single()?;
     let graph = workspace.graph(&db)?;
     let dir = match version_path {
-        None => db.version_locations[0].clone(),
+        None => db.history.version_locations[0].clone(),
         Some(path) => location(&db, path)?,
     };
     let rev = author::new_revision(&graph, request, &dir).map_err(Error::author(context(&db)))?;
@@ -37,10 +37,10 @@ fn location(db: &Database, path: &Path) -> Result<PathBuf> {
     let wanted = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let same =
         |location: &PathBuf| location.canonicalize().ok().zip(wanted.canonicalize().ok()).is_some_and(|(a, b)| a == b);
-    match db.version_locations.iter().find(|l| same(l)) {
+    match db.history.version_locations.iter().find(|l| same(l)) {
         Some(location) => Ok(location.clone()),
         None => {
-            let known: Vec<String> = db.version_locations.iter().map(|l| l.display().to_string()).collect();
+            let known: Vec<String> = db.history.version_locations.iter().map(|l| l.display().to_string()).collect();
             Err(Error::Usage(format!(
                 "--version-path {} is not one of the version locations of `{}` ({})",
                 path.display(),
@@ -57,7 +57,7 @@ pub fn merge(workspace: &Workspace, specs: &[String], request: NewRevision) -> R
     let graph = workspace.graph(&db)?;
     let mut rev = author::merge(&graph, specs, request).map_err(Error::author(context(&db)))?;
     if rev.path.parent().is_none_or(|p| p.as_os_str().is_empty()) {
-        rev.path = db.version_locations[0].join(rev.path.file_name().unwrap_or_default());
+        rev.path = db.history.version_locations[0].join(rev.path.file_name().unwrap_or_default());
     }
     write(&rev)
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use retort_engine::driver::{Driver, mask_password};
+use retort_engine::driver::{DatabaseUrl, Driver};
 
 use crate::error::{Error, Result};
 
@@ -18,19 +18,18 @@ impl Drivers {
     }
 
     /// The driver for `url`'s scheme; the error names the target and masks the password.
-    pub fn for_url(&self, target: &str, url: &str) -> Result<Arc<dyn Driver>> {
+    pub fn for_url(&self, target: &str, url: &DatabaseUrl) -> Result<Arc<dyn Driver>> {
         if url.is_empty() {
             return Err(Error::Usage(format!(
                 "database `{target}` has no URL: set `sqlalchemy.url` (or `url`), or RETORT_DATABASES__<NAME>__URL"
             )));
         }
-        let scheme = url.split(':').next().unwrap_or_default();
+        let scheme = url.scheme();
         if let Some(driver) = self.0.iter().find(|d| d.schemes().contains(&scheme)) {
             return Ok(driver.clone());
         }
         Err(Error::Usage(format!(
-            "database `{target}`: unknown URL scheme `{scheme}` in {} (this retort knows: {})",
-            mask_password(url),
+            "database `{target}`: unknown URL scheme `{scheme}` in {url} (this retort knows: {})",
             self.schemes().join(", ")
         )))
     }

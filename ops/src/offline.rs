@@ -7,7 +7,7 @@ use retort_engine::executor::{self, Action};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::workspace::{Workspace, version_table};
+use crate::workspace::Workspace;
 
 /// One target's script.
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +28,7 @@ pub fn render(
 }
 
 fn render_one(workspace: &Workspace, db: &Database, start: Option<&str>, action: &Action) -> Result<Script> {
-    let driver = workspace.drivers.for_url(&db.name, &db.url)?;
+    let driver = workspace.drivers.for_url(&db.name, &db.connection.url)?;
     let graph = workspace.graph(db)?;
     let context = format!("database `{}`", db.name);
     let starting: Vec<String> = match start {
@@ -36,7 +36,7 @@ fn render_one(workspace: &Workspace, db: &Database, start: Option<&str>, action:
         Some(spec) => graph.ids(&graph.resolve(spec).map_err(Error::spec(&context))?),
     };
     let plan = action.plan(&graph, &starting).map_err(Error::spec(context))?;
-    let sql = executor::render_offline(&plan, driver.dialect(), &version_table(db), &starting);
+    let sql = executor::render_offline(&plan, driver.dialect(), &db.version_table, &starting);
     Ok(Script { target: db.name.clone(), sql })
 }
 

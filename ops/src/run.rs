@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::report::{StatusRow, Summary, TargetReport, Verdict};
-use crate::workspace::{Workspace, version_table};
+use crate::workspace::Workspace;
 
 /// How a run is watched and stopped.
 #[derive(Clone)]
@@ -106,19 +106,22 @@ fn action_specs(action: &Action) -> Vec<&str> {
 
 /// A fleet target for one selected database.
 fn target(workspace: &Workspace, db: &Database, writes: bool, interrupt: &Interrupt) -> Result<Target> {
-    let driver = workspace.drivers.for_url(&db.name, &db.url)?;
+    let driver = workspace.drivers.for_url(&db.name, &db.connection.url)?;
     // One writer per SQLite file; server targets are kept apart by their lock.
-    let exclusive = if driver.single_writer() { db.url.clone() } else { db.name.clone() };
+    let url = &db.connection.url;
+    let exclusive = match url.sqlite_path(&db.connection.base_dir) {
+        Some(file) if driver.single_writer() => file.display().to_string(),
+        _ if driver.single_writer() => url.expose().to_string(),
+        _ => db.name.clone(),
+    };
     Ok(Target {
         name: db.name.clone(),
         driver,
         connect: workspace.connect_options(db, writes),
-        table: version_table(db),
+        table: db.version_table.clone(),
         graph: workspace.graph(db)?,
         run: RunOptions {
-            lock_timeout: db.lock_timeout,
-            ddl_retries: db.ddl_retries,
-            transaction_per_run: db.transaction_per_run,
+            policy: db.policy.clone(),
             target: db.name.clone(),
             interrupt: interrupt.clone(),
             ..RunOptions::default()

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use retort_config::{Config, Database, NameSource, Overrides};
-use retort_engine::driver::{ConnectOptions, VersionTable, mask_password};
+use retort_engine::driver::{ConnectOptions, DatabaseUrl};
 use retort_engine::fleet::in_shard;
 use retort_history::graph::Graph;
 use retort_history::script;
@@ -137,13 +137,11 @@ impl Workspace {
     }
 
     /// Runs a fleet's `names_query` on its control database.
-    async fn query_names(&self, fleet: &str, url: &str, sql: &str) -> Result<Vec<String>> {
+    async fn query_names(&self, fleet: &str, url: &DatabaseUrl, sql: &str) -> Result<Vec<String>> {
         let driver = self.drivers.for_url(&format!("{fleet} (control_url)"), url)?;
-        let options =
-            ConnectOptions { url: url.to_string(), base_dir: self.config.base_dir.clone(), ..Default::default() };
-        let unreachable = |e: &dyn std::fmt::Display| {
-            Error::Unreachable(format!("fleet `{fleet}`: cannot connect to {}: {e}", mask_password(url)))
-        };
+        let options = ConnectOptions { url: url.clone(), base_dir: self.config.base_dir.clone(), ..Default::default() };
+        let unreachable =
+            |e: &dyn std::fmt::Display| Error::Unreachable(format!("fleet `{fleet}`: cannot connect to {url}: {e}"));
         let mut conn = driver.connect(&options).await.map_err(|e| unreachable(&e))?;
         let rows =
             conn.query(sql).await.map_err(|e| Error::Unreachable(format!("fleet `{fleet}`: names_query: {e}")))?;
@@ -153,7 +151,7 @@ impl Workspace {
 
     /// The graph of a target's history, loaded once per set of revision folders.
     pub fn graph(&self, db: &Database) -> Result<Arc<Graph>> {
-        let key = db.version_locations.clone();
+        let key = db.history.version_locations.clone();
         if let Some(graph) = self.graphs.lock().expect("graph cache").get(&key) {
             return Ok(graph.clone());
         }
@@ -164,25 +162,17 @@ impl Workspace {
 
     /// Options to connect to a target.
     pub fn connect_options(&self, db: &Database, writes: bool) -> ConnectOptions {
-        ConnectOptions {
-            url: db.url.clone(),
-            base_dir: self.config.base_dir.clone(),
-            application_name: db.application_name.clone(),
-            writes,
-            statement_timeout: db.statement_timeout,
-            ddl_lock_timeout: db.ddl_lock_timeout,
-            search_path: db.search_path.clone(),
-        }
+        ConnectOptions { writes, ..db.connection.clone() }
     }
 
     /// The version rows of a target, creating nothing.
     pub async fn read_rows(&self, db: &Database) -> Result<Vec<String>> {
-        let driver = self.drivers.for_url(&db.name, &db.url)?;
+        let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
         let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("database `{}`: {e}", db.name));
         let mut conn = driver.connect(&self.connect_options(db, false)).await.map_err(|e| {
-            Error::Unreachable(format!("database `{}`: cannot connect to {}: {e}", db.name, mask_password(&db.url)))
+            Error::Unreachable(format!("database `{}`: cannot connect to {}: {e}", db.name, db.connection.url))
         })?;
-        let rows = retort_engine::driver::read_versions(conn.as_mut(), driver.dialect(), &version_table(db))
+        let rows = retort_engine::driver::read_versions(conn.as_mut(), driver.dialect(), &db.version_table)
             .await
             .map_err(|e| unreachable(&e))?;
         let _ = conn.close().await;
@@ -192,18 +182,14 @@ impl Workspace {
 
 /// The revision graph of a database's version locations.
 pub fn load_graph(db: &Database) -> Result<Graph> {
-    if let Some(missing) = db.version_locations.iter().find(|l| !l.is_dir()) {
+    let history = &db.history;
+    if let Some(missing) = history.version_locations.iter().find(|l| !l.is_dir()) {
         return Err(Error::Usage(format!("database `{}`: no revision folder at {}", db.name, missing.display())));
     }
-    let revisions = script::load_locations(&db.version_locations, db.recursive_version_locations)
+    let revisions = script::load_locations(&history.version_locations, history.recursive)
         .map_err(|cause| Error::Script { context: format!("database `{}`", db.name), cause })?;
     Graph::new(revisions).map_err(|cause| Error::Graph {
-        context: format!("database `{}`: {}", db.name, db.script_location.display()),
+        context: format!("database `{}`: {}", db.name, history.script_location.display()),
         cause,
     })
-}
-
-/// The version table of a database.
-pub fn version_table(db: &Database) -> VersionTable {
-    VersionTable { name: db.version_table.clone(), schema: db.version_table_schema.clone() }
 }

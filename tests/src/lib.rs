@@ -188,7 +188,7 @@ pub mod servers {
         }
 
         async fn admin(&self) -> Box<dyn Connection> {
-            let options = ConnectOptions { url: self.admin_url.clone(), writes: true, ..Default::default() };
+            let options = ConnectOptions { url: self.admin_url.as_str().into(), writes: true, ..Default::default() };
             self.driver.connect(&options).await.unwrap_or_else(|e| panic!("{:?} server not reachable: {e}", self.kind))
         }
 
@@ -200,7 +200,7 @@ pub mod servers {
         /// Options for connecting to this database.
         pub fn options(&self) -> ConnectOptions {
             ConnectOptions {
-                url: self.url.clone(),
+                url: self.url.as_str().into(),
                 base_dir: self.dir.path().to_path_buf(),
                 application_name: "retort-tests".into(),
                 writes: true,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use retort_engine::driver::{self, Connection, DriverError, VersionTable};
-use retort_engine::executor::{self, Action, Report, RunError, RunOptions};
+use retort_engine::executor::{self, Action, Report, RunError, RunOptions, RunPolicy};
 use retort_history::graph::Graph;
 use retort_history::script;
 use retort_tests::every_driver;
@@ -31,7 +31,10 @@ fn graph(db: &TestDb) -> Graph {
 }
 
 async fn apply(conn: &mut dyn Connection, db: &TestDb, action: Action) -> Report {
-    let options = RunOptions { lock_timeout: Duration::from_secs(5), ..RunOptions::default() };
+    let options = RunOptions {
+        policy: RunPolicy { lock_timeout: Duration::from_secs(5), ..RunPolicy::default() },
+        ..RunOptions::default()
+    };
     executor::run(conn, db.driver.dialect(), &graph(db), &table(), &action, &options).await
 }
 
@@ -182,7 +185,8 @@ async fn transaction_per_run_rolls_back_the_whole_run(db: TestDb) -> TestDb {
     write_revision(&s, "bbbb00000001", &["aaaa00000001"], "", "CREATE TABLE t_r2 (id INTEGER)", "DROP TABLE t_r2");
     write_revision(&s, "cccc00000001", &["bbbb00000001"], "", "INSERT INTO t_missing (id) VALUES (1)", "");
     let mut conn = db.connect().await;
-    let options = RunOptions { transaction_per_run: true, ..RunOptions::default() };
+    let options =
+        RunOptions { policy: RunPolicy { transaction_per_run: true, ..RunPolicy::default() }, ..RunOptions::default() };
     let graph = graph(&db);
     let action = Action::Upgrade("heads".into());
     let hooks = Finished::default();

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use retort_engine::driver::{ConnectOptions, Connection, VersionTable};
-use retort_engine::executor::{self, Action, Report, RunError, RunOptions};
+use retort_engine::executor::{self, Action, Report, RunError, RunOptions, RunPolicy};
 use retort_history::graph::Graph;
 use retort_history::script;
 use retort_tests::servers::{Kind, TestDb, write_revision};
@@ -89,7 +89,10 @@ async fn waiting_runner_does_not_deadlock_a_concurrent_index_build() {
     seed_big_table(&db, 100_000).await;
     let body = "SELECT pg_sleep(1);\nCREATE INDEX CONCURRENTLY ix_wait ON big (v);";
     write_revision(&db.scripts(), "aaaa00000001", &[], "-- Transactional: false", body, "DROP INDEX ix_wait;");
-    let options = RunOptions { lock_timeout: Duration::from_secs(60), ..RunOptions::default() };
+    let options = RunOptions {
+        policy: RunPolicy { lock_timeout: Duration::from_secs(60), ..RunPolicy::default() },
+        ..RunOptions::default()
+    };
     let runner = |delay: u64| {
         let (db, options) = (db.clone(), options.clone());
         tokio::spawn(async move {
@@ -202,8 +205,11 @@ async fn locked_table_scenario(db: &TestDb, hold_for: Duration, retries: u32) ->
     });
     let connect = ConnectOptions { ddl_lock_timeout: Some(Duration::from_millis(200)), ..db.options() };
     let mut conn = db.driver.connect(&connect).await.unwrap();
-    let options =
-        RunOptions { ddl_retries: retries, retry_backoff: Duration::from_millis(100), ..RunOptions::default() };
+    let options = RunOptions {
+        policy: RunPolicy { ddl_retries: retries, ..RunPolicy::default() },
+        retry_backoff: Duration::from_millis(100),
+        ..RunOptions::default()
+    };
     let report = upgrade(conn.as_mut(), db, &table(), &options).await;
     release.await.unwrap();
     conn.close().await.unwrap();

@@ -1,7 +1,12 @@
 //! URLs that may hold passwords, and the text around them: masking for output
 //! and logs. One place, so that every message, error, `Debug` and JSON document
 //! masks the same things: the password in the user info (`user:pw@`) and the
-//! values of password keys in the query string (`?password=`, `pwd=`).
+//! values of password keys in the query string (`?password=`, `pwd=`); and
+//! [`DatabaseUrl`], the typed URL of a target whose `Display` and `Debug` mask them.
+
+mod database_url;
+
+pub use database_url::DatabaseUrl;
 
 /// The password of a URL, if it has one. The user info ends at the last `@`
 /// before any `?`, so a password holding `/` or `@` is still found.

@@ -117,13 +117,13 @@ impl Driver for MssqlDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
+        let fail = |e: String| DriverError::Connect(redact(&e, options.url.expose()));
         if options.search_path.is_some() {
             return Err(DriverError::Other(
                 "schema_template is supported on PostgreSQL and MySQL, not SQL Server".into(),
             ));
         }
-        let url = parse_url(&options.url).map_err(fail)?;
+        let url = parse_url(options.url.expose()).map_err(fail)?;
         let mut config = Config::new();
         config.host(&url.host);
         config.port(url.port);

@@ -70,11 +70,14 @@ impl Driver for MysqlDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let fail = |e: String| DriverError::Connect(redact(&e, &options.url));
-        let opts = Opts::from_url(&mysql_url(&options.url)).map_err(|e| fail(e.to_string()))?;
+        let fail = |e: String| DriverError::Connect(redact(&e, options.url.expose()));
+        let opts = Opts::from_url(&mysql_url(options.url.expose())).map_err(|e| fail(e.to_string()))?;
         let conn = Conn::new(opts).await.map_err(|e| fail(e.to_string()))?;
-        let canceller =
-            Arc::new(MyCanceller { opts: conn.opts().clone(), url: options.url.clone(), connection_id: conn.id() });
+        let canceller = Arc::new(MyCanceller {
+            opts: conn.opts().clone(),
+            url: options.url.expose().to_string(),
+            connection_id: conn.id(),
+        });
         let mut conn = MyConn { conn, held_lock: None, canceller };
         if let Some(timeout) = options.statement_timeout {
             // MariaDB and MySQL name this differently; each ignores the other's.

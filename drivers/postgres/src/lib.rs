@@ -59,14 +59,14 @@ impl Driver for PostgresDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let fail = |e: sqlx::Error| DriverError::Connect(redact(&e.to_string(), &options.url));
+        let fail = |e: sqlx::Error| DriverError::Connect(redact(&e.to_string(), options.url.expose()));
         let connect =
-            PgConnectOptions::from_str(&options.url).map_err(fail)?.application_name(&options.application_name);
+            PgConnectOptions::from_str(options.url.expose()).map_err(fail)?.application_name(&options.application_name);
         let conn = PgConnection::connect_with(&connect).await.map_err(fail)?;
         let version = conn.server_version_num().unwrap_or(0);
         let mut conn = PgConn { conn, version, canceller: None };
         let pid = conn.set_up(options).await?;
-        conn.canceller = pid.map(|pid| Arc::new(PgCanceller { connect, url: options.url.clone(), pid }));
+        conn.canceller = pid.map(|pid| Arc::new(PgCanceller { connect, url: options.url.expose().to_string(), pid }));
         Ok(Box::new(conn))
     }
 }

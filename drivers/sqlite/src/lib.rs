@@ -6,7 +6,7 @@
 //! Catalog checks read `sqlite_master` and `pragma_table_xinfo`.
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -37,18 +37,6 @@ impl Dialect for SqliteDialect {
     }
 }
 
-/// Where a `sqlite:` URL points, relative paths taken from `base_dir`.
-pub fn database_path(url: &str, base_dir: &Path) -> Result<Option<PathBuf>, DriverError> {
-    let rest = url.strip_prefix("sqlite:").ok_or_else(|| DriverError::Connect(format!("not a sqlite URL: {url}")))?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" || path == "memory:" {
-        return Ok(None);
-    }
-    let path = Path::new(path);
-    Ok(Some(if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) }))
-}
-
 #[async_trait]
 impl Driver for SqliteDriver {
     fn name(&self) -> &'static str {
@@ -73,7 +61,10 @@ impl Driver for SqliteDriver {
         }
         // A read-only command on a file that does not exist yet sees an empty
         // in-memory database instead of creating the file.
-        let path = database_path(&options.url, &options.base_dir)?.filter(|p| options.writes || p.exists());
+        if options.url.scheme() != "sqlite" {
+            return Err(DriverError::Connect(format!("not a sqlite URL: {}", options.url)));
+        }
+        let path = options.url.sqlite_path(&options.base_dir).filter(|p| options.writes || p.exists());
         let connect_options = match &path {
             Some(path) => SqliteConnectOptions::new().filename(path),
             None => {
@@ -250,19 +241,5 @@ impl Connection for SqliteConn {
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
         self.conn.close().await.map_err(sql_error)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_resolve_against_the_config_folder() {
-        let base = Path::new("/cfg");
-        assert_eq!(database_path("sqlite://app.db", base).unwrap(), Some(PathBuf::from("/cfg/app.db")));
-        assert_eq!(database_path("sqlite:///abs/app.db", base).unwrap(), Some(PathBuf::from("/abs/app.db")));
-        assert_eq!(database_path("sqlite::memory:", base).unwrap(), None);
-        assert!(database_path("postgres://x", base).is_err());
     }
 }

@@ -85,16 +85,10 @@ impl Action {
 /// How a run behaves beyond what it does.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// How long to wait for another runner's lock.
-    pub lock_timeout: Duration,
-    /// How often a transactional step is retried after a statement gave up waiting
-    /// for a table lock.
-    pub ddl_retries: u32,
-    /// The first wait between such retries; it doubles each time.
+    /// The target's run policy, from its configuration.
+    pub policy: RunPolicy,
+    /// The first wait between retries after a lock time-out; it doubles each time.
     pub retry_backoff: Duration,
-    /// One transaction for the whole command (`transaction_per = "run"`, Alembic's
-    /// default) where the dialect has transactional DDL, instead of one per revision.
-    pub transaction_per_run: bool,
     /// The target's name, for the commands that messages suggest (`-d <target>`).
     pub target: String,
     /// Stops the run between statements and cancels a running one.
@@ -104,13 +98,31 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            lock_timeout: Duration::from_secs(10),
-            ddl_retries: 3,
+            policy: RunPolicy::default(),
             retry_backoff: Duration::from_millis(500),
-            transaction_per_run: false,
             target: "default".into(),
             interrupt: Interrupt::default(),
         }
+    }
+}
+
+/// How a target's run waits, retries and commits: the per-target settings of
+/// `retort.toml` (`docs/configuration.md`), with their defaults defined here once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPolicy {
+    /// How long to wait for another runner's lock (default 10 s).
+    pub lock_timeout: Duration,
+    /// How often a transactional step is retried after a statement gave up waiting
+    /// for a table lock (default 3).
+    pub ddl_retries: u32,
+    /// One transaction for the whole command (`transaction_per = "run"`, Alembic's
+    /// default) where the dialect has transactional DDL, instead of one per revision.
+    pub transaction_per_run: bool,
+}
+
+impl Default for RunPolicy {
+    fn default() -> Self {
+        RunPolicy { lock_timeout: Duration::from_secs(10), ddl_retries: 3, transaction_per_run: false }
     }
 }
 
@@ -398,7 +410,7 @@ impl<'a> Run<'a> {
     async fn lock(&mut self) -> Result<(), RunError> {
         let interrupt = self.options.interrupt.clone();
         tokio::select! {
-            locked = self.conn.lock(self.table, self.options.lock_timeout) => Ok(locked?),
+            locked = self.conn.lock(self.table, self.options.policy.lock_timeout) => Ok(locked?),
             () = interrupt.triggered() => Err(RunError::Interrupted("while waiting for the run lock".into())),
         }
     }
@@ -617,7 +629,7 @@ impl<'a> Run<'a> {
     }
 
     async fn apply_all(&mut self, plan: &Plan) -> Result<(), RunError> {
-        let per_run = self.options.transaction_per_run && self.dialect.capabilities().transactional_ddl;
+        let per_run = self.options.policy.transaction_per_run && self.dialect.capabilities().transactional_ddl;
         if !per_run {
             for step in &plan.steps {
                 self.apply_step(step, false).await?;
@@ -720,14 +732,14 @@ impl<'a> Run<'a> {
         for attempt in 0.. {
             match self.try_atomic(step, &statements).await {
                 Err(RunError::Step { source: DriverError::LockNotAvailable(e), .. })
-                    if attempt < self.options.ddl_retries && !self.options.interrupt.is_triggered() =>
+                    if attempt < self.options.policy.ddl_retries && !self.options.interrupt.is_triggered() =>
                 {
                     self.note(format!(
                         "{} {}: a statement timed out waiting for a table lock ({e}); retry {} of {} in {wait:?}",
                         step.direction.verb(),
                         step.revision,
                         attempt + 1,
-                        self.options.ddl_retries
+                        self.options.policy.ddl_retries
                     ));
                     tokio::time::sleep(wait).await;
                     wait *= 2;

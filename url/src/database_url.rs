@@ -1,0 +1,145 @@
+//! [`DatabaseUrl`]: a target's URL as one typed value, from `retort.toml` to the
+//! driver that connects with it.
+
+use std::path::{Path, PathBuf};
+
+use crate::{mask_password, percent_decode};
+
+/// A database URL: `scheme://[user[:password]@]host[:port][/database][?query]`,
+/// or SQLite's `sqlite://relative.db`, `sqlite:///absolute.db`, `sqlite::memory:`.
+/// Its `Display` and `Debug` mask every password (user info and query keys alike);
+/// only [`DatabaseUrl::expose`] gives the URL whole, for the driver that connects.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL as given; nothing is checked here (an unknown or missing scheme is
+    /// the driver registry's error, which names the target).
+    pub fn new(url: impl Into<String>) -> DatabaseUrl {
+        DatabaseUrl(url.into())
+    }
+
+    /// The whole URL, password included: for drivers, never for output.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether no URL was given.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `postgres` in `postgres://…`; empty when there is no `:`.
+    pub fn scheme(&self) -> &str {
+        self.0.split_once(':').map_or("", |(scheme, _)| scheme)
+    }
+
+    /// What follows `scheme://`, up to the query.
+    fn hierarchy(&self) -> Option<&str> {
+        let rest = self.0.split_once("://")?.1;
+        // The user info may hold `?` and `/` (in a password): the host starts
+        // after the last `@` before the path.
+        let authority_start = rest.find('@').map_or(0, |first| {
+            let path_after = rest[first..].find('/').map_or(rest.len(), |i| first + i);
+            rest[..path_after].rfind('@').map_or(0, |at| at + 1)
+        });
+        let rest = &rest[authority_start..];
+        Some(rest.split_once('?').map_or(rest, |(before, _)| before))
+    }
+
+    /// The host (without port or brackets), for server URLs.
+    pub fn host(&self) -> Option<&str> {
+        let authority = self.hierarchy()?.split('/').next()?;
+        let host = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.split(']').next()?,
+            None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        };
+        Some(host).filter(|h| !h.is_empty())
+    }
+
+    /// The database named in the path, percent-decoded, for server URLs.
+    pub fn database(&self) -> Option<String> {
+        let (_, path) = self.hierarchy()?.split_once('/')?;
+        Some(percent_decode(path)).filter(|d| !d.is_empty())
+    }
+
+    /// The file an `sqlite:` URL names, relative paths taken from `base_dir`;
+    /// `None` for an in-memory database or a URL of another scheme.
+    pub fn sqlite_path(&self, base_dir: &Path) -> Option<PathBuf> {
+        let rest = self.0.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" || path == "memory:" {
+            return None;
+        }
+        let path = Path::new(path);
+        Some(if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) })
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&mask_password(&self.0))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?})", mask_password(&self.0))
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> DatabaseUrl {
+        DatabaseUrl::new(url)
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> DatabaseUrl {
+        DatabaseUrl(url)
+    }
+}
+
+impl PartialEq<&str> for DatabaseUrl {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_of_server_urls() {
+        let url = DatabaseUrl::new("postgres://app:p%40ss/w@db.example:5433/tenant%5Fa?password=x&sslmode=require");
+        assert_eq!(url.scheme(), "postgres");
+        assert_eq!(url.host(), Some("db.example"));
+        assert_eq!(url.database().as_deref(), Some("tenant_a"));
+        let v6 = DatabaseUrl::new("mysql://root@[::1]:3306/test");
+        assert_eq!((v6.host(), v6.database().as_deref()), (Some("::1"), Some("test")));
+        assert_eq!(DatabaseUrl::new("postgres://db").database(), None);
+        assert_eq!(DatabaseUrl::new("").scheme(), "");
+        assert_eq!(DatabaseUrl::new("nonsense").host(), None);
+    }
+
+    #[test]
+    fn display_and_debug_mask_every_password() {
+        let url = DatabaseUrl::new("postgres://app:hunter22@db/main?password=other99");
+        for shown in [url.to_string(), format!("{url:?}"), format!("{:?}", Some(&url))] {
+            assert!(!shown.contains("hunter22") && !shown.contains("other99"), "{shown}");
+            assert!(shown.contains("app:***@db/main?password=***"), "{shown}");
+        }
+        assert!(url.expose().contains("hunter22"));
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        let base = Path::new("/cfg");
+        assert_eq!(DatabaseUrl::new("sqlite://app.db").sqlite_path(base), Some(PathBuf::from("/cfg/app.db")));
+        assert_eq!(DatabaseUrl::new("sqlite:///abs/app.db").sqlite_path(base), Some(PathBuf::from("/abs/app.db")));
+        assert_eq!(DatabaseUrl::new("sqlite::memory:").sqlite_path(base), None);
+        assert_eq!(DatabaseUrl::new("postgres://x/app.db").sqlite_path(base), None);
+    }
+}
