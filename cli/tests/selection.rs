@@ -83,6 +83,17 @@ fn one_bad_target_stops_the_run_before_any_is_touched() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out).trim(), "error: fleet `tenants`: no such revision or branch 'nosuch'");
     assert!(databases(dir.path()).is_empty(), "touched {:?}", databases(dir.path()));
+
+    let dir = project(
+        "\n[fleets.schemas]\nurl_template = \"sqlite://shared.db\"\nschema_template = \"t_{name}\"\n\
+         script_location = \"scripts\"\nnames = [\"a\", \"b\"]\n",
+    );
+    let out = retort(dir.path(), &["upgrade", "heads"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let expected =
+        "error: schemas:a: schema per tenant (`schema_template`) needs a database with schemas; sqlite has none";
+    assert!(stderr(&out).contains(expected), "{}", stderr(&out));
+    assert!(databases(dir.path()).is_empty(), "touched {:?}", databases(dir.path()));
 }
 
 #[test]

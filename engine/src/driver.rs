@@ -11,6 +11,8 @@ use std::time::Duration;
 
 pub use retort_url::{DatabaseUrl, mask_password, percent_decode, redact};
 
+pub use crate::session::{SessionSetting, SessionStatement};
+
 use async_trait::async_trait;
 
 use crate::split::Flavor;
@@ -46,6 +48,9 @@ pub struct Capabilities {
     pub transactional_ddl: bool,
     /// The connection holds a lock for a whole run (without one, runs say so).
     pub run_lock: bool,
+    /// Databases hold schemas a session can switch to: schema per tenant
+    /// (PostgreSQL `search_path`, MySQL `USE`).
+    pub schemas: bool,
 }
 
 /// SQL text a dialect writes, online and offline. The defaults are standard SQL.
@@ -67,6 +72,12 @@ pub trait Dialect: Send + Sync {
             Some(schema) => format!("{}.{}", self.quote_ident(schema), self.quote_ident(&table.name)),
             None => self.quote_ident(&table.name),
         }
+    }
+
+    /// How this dialect applies a session setting; nothing where it has no such
+    /// setting (timeouts are best effort), which is the default.
+    fn session_sql(&self, _setting: &SessionSetting) -> Vec<SessionStatement> {
+        Vec::new()
     }
 
     /// `CREATE TABLE` for the version table with Alembic's shape.
@@ -147,6 +158,20 @@ pub trait Connection: Send {
 
     /// Whether a table exists. Creates nothing.
     async fn table_exists(&mut self, table: &VersionTable) -> Result<bool, DriverError>;
+
+    /// Applies the session's settings right after connecting ([`crate::session::open`]).
+    /// The default runs them one by one; a driver may send them in one round trip.
+    async fn set_up(&mut self, statements: &[SessionStatement]) -> Result<(), DriverError> {
+        for statement in statements {
+            match self.execute(&statement.sql).await {
+                Err(_) if statement.optional => {}
+                result => {
+                    result?;
+                }
+            }
+        }
+        Ok(())
+    }
 
     /// Starts a transaction.
     async fn begin(&mut self) -> Result<(), DriverError> {
@@ -249,10 +274,10 @@ pub struct ConnectOptions {
 #[async_trait]
 pub trait Driver: Send + Sync {
     /// Short name used in reports, e.g. `sqlite`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
 
     /// URL schemes this driver serves, e.g. `["sqlite"]`.
-    fn schemes(&self) -> &'static [&'static str];
+    fn schemes(&self) -> Vec<String>;
 
     /// The dialect, usable without connecting (offline `--sql`).
     fn dialect(&self) -> &dyn Dialect;

@@ -21,6 +21,7 @@ use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 use crate::driver::{self, ConnectOptions, Driver, VersionTable};
 use crate::executor::{self, Action, AppliedStep, Hooks, Report, RunOptions};
+use crate::session;
 use retort_history::graph::Graph;
 use retort_history::plan::Step;
 
@@ -62,7 +63,8 @@ pub enum Status {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub target: String,
-    pub driver: &'static str,
+    /// The name of the driver that served it.
+    pub driver: String,
     pub status: Status,
     /// The run's report, when the target was reached.
     pub report: Option<Report>,
@@ -134,7 +136,7 @@ pub async fn run(
     });
     // Only upgrades wait for other databases, so only they can wait in a circle.
     let cycles = if matches!(shared.action, Action::Upgrade(_)) { dependency_cycles(&targets) } else { HashMap::new() };
-    let names: Vec<(String, &'static str)> = targets.iter().map(|t| (t.name.clone(), t.driver.name())).collect();
+    let names: Vec<(String, String)> = targets.iter().map(|t| (t.name.clone(), t.driver.name().to_string())).collect();
     // Job slots go to targets in the order given, so runs start in config order;
     // a target that waits for another database takes a slot once that one finished.
     let mut in_order = Vec::new();
@@ -175,7 +177,7 @@ pub async fn run(
     let mut outcomes = Vec::with_capacity(tasks.len());
     for ((name, driver), task) in names.into_iter().zip(tasks) {
         outcomes.push(task.await.unwrap_or_else(|e| {
-            Outcome::failed(&name, driver, format!("internal error, please report it: {e}"), false)
+            Outcome::failed(&name, &driver, format!("internal error, please report it: {e}"), false)
         }));
     }
     outcomes
@@ -183,10 +185,10 @@ pub async fn run(
 
 impl Outcome {
     /// An outcome that is ok until something fails.
-    fn new(target: &str, driver: &'static str) -> Outcome {
+    fn new(target: &str, driver: &str) -> Outcome {
         Outcome {
             target: target.to_string(),
-            driver,
+            driver: driver.to_string(),
             status: Status::Ok,
             report: None,
             error: None,
@@ -197,7 +199,7 @@ impl Outcome {
     }
 
     /// A failure that happened before (or instead of) a run: no report.
-    pub fn failed(target: &str, driver: &'static str, error: String, bad_input: bool) -> Outcome {
+    pub fn failed(target: &str, driver: &str, error: String, bad_input: bool) -> Outcome {
         Outcome { status: Status::Failed, error: Some(error), bad_input, ..Outcome::new(target, driver) }
     }
 }
@@ -282,7 +284,7 @@ impl Shared {
             return outcome;
         }
         self.observer.event(Event::TargetStarted { target: &target.name });
-        match target.driver.connect(&target.connect).await {
+        match session::open(target.driver.as_ref(), &target.connect).await {
             Err(e) => {
                 outcome.error = Some(format!("cannot connect to {}: {e}", target.connect.url));
             }
@@ -350,7 +352,8 @@ impl Shared {
             self.known.iter().find(|t| t.name == name).ok_or_else(|| format!("no database `{name}` is configured"))?;
         let index = other.graph.index_of(revision).ok_or_else(|| format!("`{name}` has no revision {revision}"))?;
         let options = ConnectOptions { writes: false, ..other.connect.clone() };
-        let mut conn = other.driver.connect(&options).await.map_err(|e| format!("cannot read `{name}`: {e}"))?;
+        let mut conn =
+            session::open(other.driver.as_ref(), &options).await.map_err(|e| format!("cannot read `{name}`: {e}"))?;
         let rows = driver::read_versions(conn.as_mut(), other.driver.dialect(), &other.table).await;
         let _ = conn.close().await;
         let rows: Vec<usize> = rows

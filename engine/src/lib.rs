@@ -5,7 +5,8 @@
 //! bodies in each dialect's way, [`statement`] knows what each statement does),
 //! which the [`executor`] runs on one database through a [`driver`], recording
 //! [`progress`] so that a killed run resumes; the [`fleet`] runner runs many
-//! targets at once, and an [`interrupt`] stops them cleanly. [`convert`] turns an
+//! targets at once, and an [`interrupt`] stops them cleanly. [`session`] opens a
+//! target's session the same way for every driver. [`convert`] turns an
 //! Alembic history's offline SQL into retort revisions.
 //! `docs/architecture.md` shows where this crate sits among the others.
 #![forbid(unsafe_code)]
@@ -16,5 +17,6 @@ pub mod executor;
 pub mod fleet;
 pub mod interrupt;
 pub mod progress;
+pub mod session;
 pub mod split;
 pub mod statement;

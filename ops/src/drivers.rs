@@ -25,7 +25,7 @@ impl Drivers {
             )));
         }
         let scheme = url.scheme();
-        if let Some(driver) = self.0.iter().find(|d| d.schemes().contains(&scheme)) {
+        if let Some(driver) = self.0.iter().find(|d| d.schemes().iter().any(|s| s == scheme)) {
             return Ok(driver.clone());
         }
         Err(Error::Usage(format!(
@@ -35,7 +35,7 @@ impl Drivers {
     }
 
     /// Every scheme served, in the drivers' order.
-    pub fn schemes(&self) -> Vec<&'static str> {
-        self.0.iter().flat_map(|d| d.schemes().iter().copied()).collect()
+    pub fn schemes(&self) -> Vec<String> {
+        self.0.iter().flat_map(|d| d.schemes()).collect()
     }
 }

@@ -107,6 +107,13 @@ fn action_specs(action: &Action) -> Vec<&str> {
 /// A fleet target for one selected database.
 fn target(workspace: &Workspace, db: &Database, writes: bool, interrupt: &Interrupt) -> Result<Target> {
     let driver = workspace.drivers.for_url(&db.name, &db.connection.url)?;
+    if db.connection.search_path.is_some() && !driver.dialect().capabilities().schemas {
+        return Err(Error::Usage(format!(
+            "{}: schema per tenant (`schema_template`) needs a database with schemas; {} has none",
+            db.name,
+            driver.name()
+        )));
+    }
     // One writer per SQLite file; server targets are kept apart by their lock.
     let url = &db.connection.url;
     let exclusive = match url.sqlite_path(&db.connection.base_dir) {

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use retort_config::{Config, Database, NameSource, Overrides};
 use retort_engine::driver::{ConnectOptions, DatabaseUrl};
 use retort_engine::fleet::in_shard;
+use retort_engine::session;
 use retort_history::graph::Graph;
 use retort_history::script;
 
@@ -142,7 +143,7 @@ impl Workspace {
         let options = ConnectOptions { url: url.clone(), base_dir: self.config.base_dir.clone(), ..Default::default() };
         let unreachable =
             |e: &dyn std::fmt::Display| Error::Unreachable(format!("fleet `{fleet}`: cannot connect to {url}: {e}"));
-        let mut conn = driver.connect(&options).await.map_err(|e| unreachable(&e))?;
+        let mut conn = session::open(driver.as_ref(), &options).await.map_err(|e| unreachable(&e))?;
         let rows =
             conn.query(sql).await.map_err(|e| Error::Unreachable(format!("fleet `{fleet}`: names_query: {e}")))?;
         let _ = conn.close().await;
@@ -169,7 +170,7 @@ impl Workspace {
     pub async fn read_rows(&self, db: &Database) -> Result<Vec<String>> {
         let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
         let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("database `{}`: {e}", db.name));
-        let mut conn = driver.connect(&self.connect_options(db, false)).await.map_err(|e| {
+        let mut conn = session::open(driver.as_ref(), &self.connect_options(db, false)).await.map_err(|e| {
             Error::Unreachable(format!("database `{}`: cannot connect to {}: {e}", db.name, db.connection.url))
         })?;
         let rows = retort_engine::driver::read_versions(conn.as_mut(), driver.dialect(), &db.version_table)

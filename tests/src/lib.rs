@@ -189,7 +189,9 @@ pub mod servers {
 
         async fn admin(&self) -> Box<dyn Connection> {
             let options = ConnectOptions { url: self.admin_url.as_str().into(), writes: true, ..Default::default() };
-            self.driver.connect(&options).await.unwrap_or_else(|e| panic!("{:?} server not reachable: {e}", self.kind))
+            retort_engine::session::open(self.driver, &options)
+                .await
+                .unwrap_or_else(|e| panic!("{:?} server not reachable: {e}", self.kind))
         }
 
         /// The database's name on its server.
@@ -210,7 +212,7 @@ pub mod servers {
 
         /// A new connection to this database.
         pub async fn connect(&self) -> Box<dyn Connection> {
-            self.driver.connect(&self.options()).await.expect("connect to test database")
+            retort_engine::session::open(self.driver, &self.options()).await.expect("connect to test database")
         }
 
         /// A folder for revision files (`<dir>/scripts/versions`).

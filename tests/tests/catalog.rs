@@ -383,7 +383,7 @@ async fn postgres_sessions_check_the_client_connection_every_second() {
         search_path: Some("app".into()),
         ..db.options()
     };
-    let mut conn = db.driver.connect(&options).await.expect("connect");
+    let mut conn = retort_engine::session::open(db.driver, &options).await.expect("connect");
     assert_eq!(show(conn.as_mut(), "client_connection_check_interval").await, "1s");
     assert_eq!(show(conn.as_mut(), "statement_timeout").await, "2500ms");
     assert_eq!(show(conn.as_mut(), "lock_timeout").await, "700ms");
@@ -398,7 +398,7 @@ async fn postgres_sessions_check_the_client_connection_every_second() {
 async fn postgres_read_only_sessions_have_no_canceller() {
     let db = postgres().await;
     let options = retort_engine::driver::ConnectOptions { writes: false, ..db.options() };
-    let mut conn = db.driver.connect(&options).await.expect("connect");
+    let mut conn = retort_engine::session::open(db.driver, &options).await.expect("connect");
     assert!(conn.canceller().is_none());
     assert_eq!(show(conn.as_mut(), "client_connection_check_interval").await, "1s");
     conn.close().await.unwrap();

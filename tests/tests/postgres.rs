@@ -42,7 +42,7 @@ fn spawn_writer(db: &TestDb, stop: Arc<AtomicBool>, written: Arc<AtomicU64>) -> 
     let options = db.options();
     let driver = db.driver;
     tokio::spawn(async move {
-        let mut conn = driver.connect(&options).await.unwrap();
+        let mut conn = retort_engine::session::open(driver, &options).await.unwrap();
         while !stop.load(Ordering::Relaxed) {
             conn.execute("INSERT INTO big (v) VALUES (7)").await.unwrap();
             written.fetch_add(1, Ordering::Relaxed);
@@ -204,7 +204,7 @@ async fn locked_table_scenario(db: &TestDb, hold_for: Duration, retries: u32) ->
         holder.close().await.unwrap();
     });
     let connect = ConnectOptions { ddl_lock_timeout: Some(Duration::from_millis(200)), ..db.options() };
-    let mut conn = db.driver.connect(&connect).await.unwrap();
+    let mut conn = retort_engine::session::open(db.driver, &connect).await.unwrap();
     let options = RunOptions {
         policy: RunPolicy { ddl_retries: retries, ..RunPolicy::default() },
         retry_backoff: Duration::from_millis(100),
@@ -283,7 +283,7 @@ async fn statement_timeout_applies_to_revisions() {
     let db = fresh().await;
     write_revision(&db.scripts(), "aaaa00000001", &[], "", "SELECT pg_sleep(2);", "");
     let connect = ConnectOptions { statement_timeout: Some(Duration::from_millis(200)), ..db.options() };
-    let mut conn = db.driver.connect(&connect).await.unwrap();
+    let mut conn = retort_engine::session::open(db.driver, &connect).await.unwrap();
     let started = Instant::now();
     let report = upgrade(conn.as_mut(), &db, &table(), &RunOptions::default()).await;
     let error = report.error.expect("timed out").to_string();

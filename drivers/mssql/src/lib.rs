@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use retort_engine::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, percent_decode,
-    redact,
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, SessionSetting, SessionStatement,
+    VersionTable, percent_decode, redact,
 };
+use retort_engine::session::run_lock_name;
 use retort_engine::split::Flavor;
 use retort_engine::statement::{Ident, Name, Object, ObjectKind};
 use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, FromSql, ToSql};
@@ -39,11 +40,20 @@ pub struct MssqlDialect;
 
 impl Dialect for MssqlDialect {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { transactional_ddl: true, run_lock: true }
+        Capabilities { transactional_ddl: true, run_lock: true, schemas: false }
     }
 
     fn flavor(&self) -> Flavor {
         Flavor::SqlServer
+    }
+
+    fn session_sql(&self, setting: &SessionSetting) -> Vec<SessionStatement> {
+        match setting {
+            SessionSetting::LockTimeout(timeout) => {
+                vec![SessionStatement::required(format!("SET LOCK_TIMEOUT {}", timeout.as_millis()))]
+            }
+            SessionSetting::StatementTimeout(_) | SessionSetting::Schema(_) => vec![],
+        }
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -104,12 +114,12 @@ pub fn parse_url(url: &str) -> Result<MssqlUrl, String> {
 
 #[async_trait]
 impl Driver for MssqlDriver {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "mssql"
     }
 
-    fn schemes(&self) -> &'static [&'static str] {
-        &["mssql", "sqlserver"]
+    fn schemes(&self) -> Vec<String> {
+        ["mssql", "sqlserver"].map(String::from).to_vec()
     }
 
     fn dialect(&self) -> &dyn Dialect {
@@ -118,11 +128,6 @@ impl Driver for MssqlDriver {
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         let fail = |e: String| DriverError::Connect(redact(&e, options.url.expose()));
-        if options.search_path.is_some() {
-            return Err(DriverError::Other(
-                "schema_template is supported on PostgreSQL and MySQL, not SQL Server".into(),
-            ));
-        }
         let url = parse_url(options.url.expose()).map_err(fail)?;
         let mut config = Config::new();
         config.host(&url.host);
@@ -141,12 +146,13 @@ impl Driver for MssqlDriver {
         let tcp = TcpStream::connect(config.get_addr()).await.map_err(|e| fail(e.to_string()))?;
         tcp.set_nodelay(true).map_err(|e| fail(e.to_string()))?;
         let client = Client::connect(config, tcp.compat_write()).await.map_err(|e| fail(e.to_string()))?;
-        let mut conn = MsConn { client };
-        if let Some(timeout) = options.ddl_lock_timeout {
-            conn.batch(&format!("SET LOCK_TIMEOUT {}", timeout.as_millis())).await?;
-        }
-        Ok(Box::new(conn))
+        Ok(Box::new(MsConn { client }))
     }
+}
+
+/// The `sp_getapplock` resource of a version table (at most 255 characters).
+fn lock_resource(table: &VersionTable) -> String {
+    run_lock_name(&MssqlDialect, table, 255)
 }
 
 /// One open SQL Server session.
@@ -250,6 +256,17 @@ fn text(data: &ColumnData<'static>) -> Option<String> {
 
 #[async_trait]
 impl Connection for MsConn {
+    /// As plain batches: a `SET` inside `sp_executesql` ends with the call.
+    async fn set_up(&mut self, statements: &[SessionStatement]) -> Result<(), DriverError> {
+        for statement in statements {
+            match self.batch(&statement.sql).await {
+                Err(_) if statement.optional => {}
+                result => result?,
+            }
+        }
+        Ok(())
+    }
+
     async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
         let result = self.client.execute(sql, &[]).await.map_err(sql_error)?;
         Ok(result.total())
@@ -285,7 +302,7 @@ impl Connection for MsConn {
 
     async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
         let started = Instant::now();
-        let resource = format!("retort:{}", MssqlDialect.table_name(table));
+        let resource = lock_resource(table);
         let sql = "DECLARE @r int; EXEC @r = sp_getapplock @Resource = @P1, @LockMode = 'Exclusive', \
                    @LockOwner = 'Session', @LockTimeout = @P2; SELECT @r";
         let millis = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
@@ -299,7 +316,7 @@ impl Connection for MsConn {
     }
 
     async fn unlock(&mut self, table: &VersionTable) -> Result<(), DriverError> {
-        let resource = format!("retort:{}", MssqlDialect.table_name(table));
+        let resource = lock_resource(table);
         self.client
             .execute("EXEC sp_releaseapplock @Resource = @P1, @LockOwner = 'Session'", &[&resource])
             .await

@@ -15,9 +15,10 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, Value};
 use retort_engine::driver::{
-    Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, fnv1a,
-    redact,
+    Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, SessionSetting,
+    SessionStatement, VersionTable, redact,
 };
+use retort_engine::session::run_lock_name;
 use retort_engine::split::Flavor;
 use retort_engine::statement::{self, Name, Object, ObjectKind};
 
@@ -31,11 +32,31 @@ pub struct MysqlDialect;
 
 impl Dialect for MysqlDialect {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { transactional_ddl: false, run_lock: true }
+        Capabilities { transactional_ddl: false, run_lock: true, schemas: true }
     }
 
     fn flavor(&self) -> Flavor {
         Flavor::MySql
+    }
+
+    fn session_sql(&self, setting: &SessionSetting) -> Vec<SessionStatement> {
+        match setting {
+            // MariaDB and MySQL name this differently; each refuses the other's.
+            SessionSetting::StatementTimeout(timeout) => vec![
+                SessionStatement::optional(format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())),
+                SessionStatement::optional(format!("SET SESSION max_execution_time = {}", timeout.as_millis())),
+            ],
+            SessionSetting::LockTimeout(timeout) => {
+                vec![SessionStatement::required(format!(
+                    "SET SESSION lock_wait_timeout = {}",
+                    timeout.as_secs().max(1)
+                ))]
+            }
+            // A MySQL schema is a database: schema per tenant switches to it.
+            SessionSetting::Schema(schema) => {
+                vec![SessionStatement::required(format!("USE {}", self.quote_ident(schema)))]
+            }
+        }
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -57,12 +78,12 @@ fn mysql_url(url: &str) -> String {
 
 #[async_trait]
 impl Driver for MysqlDriver {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "mysql"
     }
 
-    fn schemes(&self) -> &'static [&'static str] {
-        &["mysql", "mariadb"]
+    fn schemes(&self) -> Vec<String> {
+        ["mysql", "mariadb"].map(String::from).to_vec()
     }
 
     fn dialect(&self) -> &dyn Dialect {
@@ -78,20 +99,7 @@ impl Driver for MysqlDriver {
             url: options.url.expose().to_string(),
             connection_id: conn.id(),
         });
-        let mut conn = MyConn { conn, held_lock: None, canceller };
-        if let Some(timeout) = options.statement_timeout {
-            // MariaDB and MySQL name this differently; each ignores the other's.
-            let _ = conn.execute(&format!("SET SESSION max_statement_time = {}", timeout.as_secs_f64())).await;
-            let _ = conn.execute(&format!("SET SESSION max_execution_time = {}", timeout.as_millis())).await;
-        }
-        if let Some(timeout) = options.ddl_lock_timeout {
-            conn.execute(&format!("SET SESSION lock_wait_timeout = {}", timeout.as_secs().max(1))).await?;
-        }
-        if let Some(schema) = &options.search_path {
-            // A MySQL schema is a database: schema per tenant switches to it.
-            conn.execute(&format!("USE {}", MysqlDialect.quote_ident(schema))).await?;
-        }
-        Ok(Box::new(conn))
+        Ok(Box::new(MyConn { conn, held_lock: None, canceller }))
     }
 }
 
@@ -230,14 +238,12 @@ fn text(value: Value) -> Option<String> {
     }
 }
 
-/// The `GET_LOCK` name of a version table in a database (at most 64 characters).
-/// `GET_LOCK` names are server-wide, so the database is part of the name.
+/// The `GET_LOCK` name of a version table (at most 64 characters). `GET_LOCK`
+/// names are server-wide, so the table is named with its database, the session's
+/// when the table names none.
 fn lock_name(database: &str, table: &VersionTable) -> String {
-    let name = format!("retort:{}.{}", MysqlDialect.quote_ident(database), MysqlDialect.table_name(table));
-    if name.len() <= 64 {
-        return name;
-    }
-    format!("retort:{:016x}", fnv1a(name.bytes()))
+    let schema = table.schema.clone().unwrap_or_else(|| database.to_string());
+    run_lock_name(&MysqlDialect, &VersionTable { schema: Some(schema), ..table.clone() }, 64)
 }
 
 impl MyConn {

@@ -14,13 +14,14 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use retort_engine::driver::{
-    Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable, fnv1a,
-    redact,
+    Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, SessionSetting,
+    SessionStatement, VersionTable, fnv1a, redact,
 };
+use retort_engine::session::{LockWait, run_lock_name};
 use retort_engine::split::Flavor;
 use retort_engine::statement::{self, Ident, Name, Object, ObjectKind};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
@@ -36,22 +37,31 @@ pub struct PostgresDialect;
 
 impl Dialect for PostgresDialect {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { transactional_ddl: true, run_lock: true }
+        Capabilities { transactional_ddl: true, run_lock: true, schemas: true }
     }
 
     fn flavor(&self) -> Flavor {
         Flavor::Postgres
     }
+
+    fn session_sql(&self, setting: &SessionSetting) -> Vec<SessionStatement> {
+        let sql = match setting {
+            SessionSetting::StatementTimeout(timeout) => format!("SET statement_timeout = '{}ms'", timeout.as_millis()),
+            SessionSetting::LockTimeout(timeout) => format!("SET lock_timeout = '{}ms'", timeout.as_millis()),
+            SessionSetting::Schema(schema) => format!("SET search_path TO {}", self.quote_ident(schema)),
+        };
+        vec![SessionStatement::required(sql)]
+    }
 }
 
 #[async_trait]
 impl Driver for PostgresDriver {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "postgres"
     }
 
-    fn schemes(&self) -> &'static [&'static str] {
-        &["postgres", "postgresql"]
+    fn schemes(&self) -> Vec<String> {
+        ["postgres", "postgresql"].map(String::from).to_vec()
     }
 
     fn dialect(&self) -> &dyn Dialect {
@@ -64,41 +74,23 @@ impl Driver for PostgresDriver {
             PgConnectOptions::from_str(options.url.expose()).map_err(fail)?.application_name(&options.application_name);
         let conn = PgConnection::connect_with(&connect).await.map_err(fail)?;
         let version = conn.server_version_num().unwrap_or(0);
-        let mut conn = PgConn { conn, version, canceller: None };
-        let pid = conn.set_up(options).await?;
-        conn.canceller = pid.map(|pid| Arc::new(PgCanceller { connect, url: options.url.expose().to_string(), pid }));
-        Ok(Box::new(conn))
+        // Writing commands' statements may need stopping: `set_up` learns the pid.
+        let cancel_with = options.writes.then(|| (connect, options.url.expose().to_string()));
+        Ok(Box::new(PgConn { conn, version, cancel_with, canceller: None }))
     }
 }
 
 /// The first server version with `client_connection_check_interval`.
 const CHECK_INTERVAL_SINCE: u32 = 140_000;
 
-/// The session's `SET` statements: the connection check (when `check`), then the
-/// timeouts and search path the options ask for.
-fn session_settings(options: &ConnectOptions, check: bool) -> Vec<String> {
-    let mut settings = Vec::new();
-    if check {
-        settings.push("SET client_connection_check_interval = '1s'".to_string());
-    }
-    if let Some(timeout) = options.statement_timeout {
-        settings.push(format!("SET statement_timeout = '{}ms'", timeout.as_millis()));
-    }
-    if let Some(timeout) = options.ddl_lock_timeout {
-        settings.push(format!("SET lock_timeout = '{}ms'", timeout.as_millis()));
-    }
-    if let Some(schema) = &options.search_path {
-        settings.push(format!("SET search_path TO {}", PostgresDialect.quote_ident(schema)));
-    }
-    settings
-}
-
 /// One open PostgreSQL session.
 struct PgConn {
     conn: PgConnection,
     /// `server_version_num` (e.g. 150004); 0 when the server did not say.
     version: u32,
-    /// Set for connections of writing commands, whose statements may need stopping.
+    /// How to reach the server again to cancel a statement (writing commands only).
+    cancel_with: Option<(PgConnectOptions, String)>,
+    /// Set up from `cancel_with` once the session's pid is known.
     canceller: Option<Arc<PgCanceller>>,
 }
 
@@ -174,37 +166,42 @@ fn text_row(row: &PgRow) -> Vec<Option<String>> {
         .collect()
 }
 
-/// The advisory-lock key of a version table: FNV-1a of its qualified name.
+/// The advisory-lock key of a version table: FNV-1a of its run lock name.
 fn lock_key(table: &VersionTable) -> i64 {
-    fnv1a(format!("retort:{}", PostgresDialect.table_name(table)).bytes()) as i64
+    fnv1a(run_lock_name(&PostgresDialect, table, usize::MAX).bytes()) as i64
 }
 
 impl PgConn {
-    /// Applies the session settings in one round trip, with `pg_backend_pid()` when
-    /// the command writes (for [`PgCanceller`]). A server that refuses the connection
-    /// check (platforms without it reject any value but 0) goes without it.
-    async fn set_up(&mut self, options: &ConnectOptions) -> Result<Option<i32>, DriverError> {
+    /// Sends the session's statements in one round trip, led by the connection check
+    /// on servers that have it, with `pg_backend_pid()` when the session may need
+    /// cancelling. A server that refuses the check (platforms without it reject any
+    /// value but 0) goes without it.
+    async fn set_up_batch(&mut self, statements: &[SessionStatement]) -> Result<(), DriverError> {
         let check = self.version >= CHECK_INTERVAL_SINCE;
-        match self.set_up_batch(options, check).await {
-            Err(_) if check => self.set_up_batch(options, false).await,
+        match self.send_set_up(statements, check).await {
+            Err(_) if check => self.send_set_up(statements, false).await,
             result => result,
         }
     }
 
-    async fn set_up_batch(&mut self, options: &ConnectOptions, check: bool) -> Result<Option<i32>, DriverError> {
-        let mut batch = session_settings(options, check);
-        if options.writes {
-            batch.push("SELECT pg_backend_pid()".to_string());
+    async fn send_set_up(&mut self, statements: &[SessionStatement], check: bool) -> Result<(), DriverError> {
+        let mut batch: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+        if check {
+            batch.insert(0, "SET client_connection_check_interval = '1s'");
+        }
+        if self.cancel_with.is_some() {
+            batch.push("SELECT pg_backend_pid()");
         }
         if batch.is_empty() {
-            return Ok(None);
+            return Ok(());
         }
         let rows =
             sqlx::raw_sql(AssertSqlSafe(batch.join(";\n"))).fetch_all(&mut self.conn).await.map_err(sql_error)?;
-        match rows.last() {
-            Some(row) if options.writes => row.try_get::<i32, _>(0).map(Some).map_err(sql_error),
-            _ => Ok(None),
+        if let (Some((connect, url)), Some(row)) = (&self.cancel_with, rows.last()) {
+            let pid = row.try_get::<i32, _>(0).map_err(sql_error)?;
+            self.canceller = Some(Arc::new(PgCanceller { connect: connect.clone(), url: url.clone(), pid }));
         }
+        Ok(())
     }
 
     /// Runs a query of one boolean column, binding `binds` as text.
@@ -422,6 +419,10 @@ impl PgConn {
 
 #[async_trait]
 impl Connection for PgConn {
+    async fn set_up(&mut self, statements: &[SessionStatement]) -> Result<(), DriverError> {
+        self.set_up_batch(statements).await
+    }
+
     async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
         let done = sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut self.conn).await.map_err(sql_error)?;
         Ok(done.rows_affected())
@@ -443,20 +444,15 @@ impl Connection for PgConn {
 
     async fn lock(&mut self, table: &VersionTable, timeout: Duration) -> Result<(), DriverError> {
         let key = lock_key(table);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(50);
-        loop {
-            if self.try_lock(key).await? {
-                return Ok(());
-            }
-            if started.elapsed() >= timeout {
-                let holder = self.lock_holder(key).await;
-                return Err(DriverError::LockTimeout { waited: started.elapsed(), holder });
-            }
+        let mut wait = LockWait::new(timeout);
+        while !self.try_lock(key).await? {
             // Idle between polls: no transaction, no snapshot for an index build to wait on.
-            tokio::time::sleep(pause.min(timeout.saturating_sub(started.elapsed()))).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
+            if let Err(waited) = wait.pause().await {
+                let holder = self.lock_holder(key).await;
+                return Err(DriverError::LockTimeout { waited, holder });
+            }
         }
+        Ok(())
     }
 
     async fn unlock(&mut self, table: &VersionTable) -> Result<(), DriverError> {
@@ -533,21 +529,15 @@ mod tests {
     }
 
     #[test]
-    fn session_settings_start_with_the_connection_check() {
+    fn session_settings_in_postgres_words() {
         let options = ConnectOptions {
             statement_timeout: Some(Duration::from_secs(2)),
             search_path: Some("tenant".into()),
             ..Default::default()
         };
-        assert_eq!(
-            session_settings(&options, true),
-            [
-                "SET client_connection_check_interval = '1s'",
-                "SET statement_timeout = '2000ms'",
-                "SET search_path TO \"tenant\""
-            ]
-        );
-        assert!(session_settings(&ConnectOptions::default(), false).is_empty());
+        let sql: Vec<String> =
+            options.session().iter().flat_map(|s| PostgresDialect.session_sql(s)).map(|s| s.sql).collect();
+        assert_eq!(sql, ["SET statement_timeout = '2000ms'", "SET search_path TO \"tenant\""]);
     }
 
     #[test]

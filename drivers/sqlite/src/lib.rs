@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use retort_engine::driver::{
     Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, VersionTable,
 };
+use retort_engine::session::LockWait;
 use retort_engine::split::Flavor;
 use retort_engine::statement::{self, Ident, Object, ObjectKind};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -29,7 +30,7 @@ pub struct SqliteDialect;
 
 impl Dialect for SqliteDialect {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { transactional_ddl: true, run_lock: true }
+        Capabilities { transactional_ddl: true, run_lock: true, schemas: false }
     }
 
     fn flavor(&self) -> Flavor {
@@ -39,12 +40,12 @@ impl Dialect for SqliteDialect {
 
 #[async_trait]
 impl Driver for SqliteDriver {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "sqlite"
     }
 
-    fn schemes(&self) -> &'static [&'static str] {
-        &["sqlite"]
+    fn schemes(&self) -> Vec<String> {
+        ["sqlite"].map(String::from).to_vec()
     }
 
     fn dialect(&self) -> &dyn Dialect {
@@ -56,9 +57,6 @@ impl Driver for SqliteDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        if options.search_path.is_some() {
-            return Err(DriverError::Other("schema_template is supported on PostgreSQL and MySQL, not SQLite".into()));
-        }
         // A read-only command on a file that does not exist yet sees an empty
         // in-memory database instead of creating the file.
         if options.url.scheme() != "sqlite" {
@@ -189,19 +187,18 @@ impl Connection for SqliteConn {
             .write(true)
             .open(&lock_path)
             .map_err(|e| DriverError::Other(format!("{}: {e}", lock_path.display())))?;
-        let started = std::time::Instant::now();
+        let mut wait = LockWait::new(timeout);
         loop {
             match file.try_lock() {
                 Ok(()) => {
                     self.lock = Some(file);
                     return Ok(());
                 }
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < timeout => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let holder = Some(format!("another process holds {}", lock_path.display()));
-                    return Err(DriverError::LockTimeout { waited: started.elapsed(), holder });
+                    if let Err(waited) = wait.pause().await {
+                        let holder = Some(format!("another process holds {}", lock_path.display()));
+                        return Err(DriverError::LockTimeout { waited, holder });
+                    }
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
                     return Err(DriverError::Other(format!("{}: {e}", lock_path.display())));
