@@ -82,11 +82,7 @@ pub trait Dialect: Send + Sync {
 
     /// `CREATE TABLE` for the version table with Alembic's shape.
     fn create_version_table(&self, table: &VersionTable) -> String {
-        format!(
-            "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
-            self.table_name(table),
-            self.quote_ident(&format!("{}_pkc", table.name))
-        )
+        standard_version_table(&self.table_name(table), &self.quote_ident(&format!("{}_pkc", table.name)))
     }
 
     /// `DROP TABLE` for the version table (offline downgrades to base).
@@ -290,6 +286,14 @@ pub trait Driver: Send + Sync {
 
     /// Opens a connection.
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError>;
+}
+
+/// Alembic's version table: `name` (quoted, qualified) with its primary key
+/// constraint `constraint` (quoted).
+pub fn standard_version_table(name: &str, constraint: &str) -> String {
+    format!(
+        "CREATE TABLE {name} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {constraint} PRIMARY KEY (version_num)\n)"
+    )
 }
 
 /// Reads the version rows, or `None` when the table does not exist. Creates nothing.

@@ -73,10 +73,35 @@ where
     body(db).await.drop_database().await;
 }
 
+/// Runs `body` on a fresh PostgreSQL database reached through the C plugin
+/// (`plugins/examples/libpq`), loaded at run time.
+pub async fn on_fresh_plugin_database<F, Fut>(body: F)
+where
+    F: FnOnce(servers::TestDb) -> Fut,
+    Fut: std::future::Future<Output = servers::TestDb>,
+{
+    let db = servers::TestDb::create_on_c_plugin().await;
+    body(db).await.drop_database().await;
+}
+
 /// Runs each named async test body (`async fn name(db: TestDb) -> TestDb`) against
-/// SQLite, PostgreSQL, MariaDB and (when configured) SQL Server.
+/// SQLite, PostgreSQL, MariaDB, (when configured) SQL Server, and PostgreSQL
+/// through the C plugin loaded at run time: the driver conformance suite.
 #[macro_export]
 macro_rules! every_driver {
+    ($($name:ident),* $(,)?) => {
+        $crate::every_built_in_driver!($($name),*);
+        /// The same bodies through the C plugin (`plugins/examples/libpq`).
+        mod through_c_plugin {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { $crate::on_fresh_plugin_database(super::$name).await })*
+        }
+    };
+}
+
+/// Runs each named async test body against the built-in drivers only.
+#[macro_export]
+macro_rules! every_built_in_driver {
     ($($name:ident),* $(,)?) => {
         $(mod $name {
             use $crate::servers::Kind;
@@ -114,6 +139,8 @@ pub mod servers {
         pub kind: Kind,
         pub url: String,
         pub driver: &'static dyn Driver,
+        /// The built-in driver that creates and drops the database.
+        admin_driver: &'static dyn Driver,
         admin_url: String,
         name: String,
         /// Holds the SQLite file (and revision folders) alive.
@@ -177,7 +204,7 @@ pub mod servers {
                 Kind::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
                 _ => with_database(&admin_url, &name),
             };
-            let db = TestDb { kind, url, driver: driver(kind), admin_url, name, dir };
+            let db = TestDb { kind, url, driver: driver(kind), admin_driver: driver(kind), admin_url, name, dir };
             if kind != Kind::Sqlite {
                 let mut admin = db.admin().await;
                 let quoted = db.driver.dialect().quote_ident(&db.name);
@@ -187,9 +214,19 @@ pub mod servers {
             Some(db)
         }
 
+        /// A fresh PostgreSQL database whose `driver` is the C plugin
+        /// (`plugins/examples/libpq`), built with the system compiler and loaded
+        /// at run time; its URL has the plugin's `pq://` scheme.
+        pub async fn create_on_c_plugin() -> TestDb {
+            let mut db = TestDb::create(Kind::Postgres).await.expect("PostgreSQL is configured");
+            db.url = db.url.replacen("postgres://", "pq://", 1);
+            db.driver = crate::plugins::c_plugin_driver();
+            db
+        }
+
         async fn admin(&self) -> Box<dyn Connection> {
             let options = ConnectOptions { url: self.admin_url.as_str().into(), writes: true, ..Default::default() };
-            retort_engine::session::open(self.driver, &options)
+            retort_engine::session::open(self.admin_driver, &options)
                 .await
                 .unwrap_or_else(|e| panic!("{:?} server not reachable: {e}", self.kind))
         }
@@ -226,7 +263,7 @@ pub mod servers {
                 return;
             }
             let mut admin = self.admin().await;
-            let quoted = self.driver.dialect().quote_ident(&self.name);
+            let quoted = self.admin_driver.dialect().quote_ident(&self.name);
             if self.kind == Kind::Postgres {
                 let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")).await;
             } else {
@@ -245,5 +282,54 @@ pub mod servers {
             parents.join(", ")
         );
         std::fs::write(versions.join(format!("{id}.sql")), text).expect("write revision");
+    }
+}
+
+/// The example plugins, built for the tests.
+pub mod plugins {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::sync::OnceLock;
+
+    use retort_engine::driver::Driver;
+
+    /// The repository's root.
+    pub fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// Builds the C plugin with the system compiler into `dir`, with extra `cc`
+    /// flags (`-DRETORT_LIBPQ_OLD_TABLE`, ...); returns the library's path.
+    pub fn build_c_plugin(dir: &Path, flags: &[&str]) -> PathBuf {
+        let out = dir.join("libretort_libpq.so");
+        let pg_include = Command::new("pg_config").arg("--includedir").output().expect("pg_config runs");
+        let pg_include = String::from_utf8_lossy(&pg_include.stdout).trim().to_string();
+        let source = root().join("plugins/examples/libpq/retort_libpq.c");
+        let built = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-Werror"])
+            .args(flags)
+            .arg("-I")
+            .arg(root().join("plugins/abi/include"))
+            .arg("-I")
+            .arg(pg_include)
+            .arg(&source)
+            .args(["-lpq", "-o"])
+            .arg(&out)
+            .output()
+            .expect("the system C compiler runs");
+        assert!(built.status.success(), "building the C plugin: {}", String::from_utf8_lossy(&built.stderr));
+        out
+    }
+
+    /// The C plugin, built once per test process and loaded.
+    pub fn c_plugin_driver() -> &'static dyn Driver {
+        static DRIVER: OnceLock<&'static dyn Driver> = OnceLock::new();
+        *DRIVER.get_or_init(|| {
+            let dir = Box::leak(Box::new(tempfile::tempdir().expect("tempdir")));
+            let path = build_c_plugin(dir.path(), &[]);
+            let driver = retort_plugin_host::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let driver: &'static retort_plugin_host::PluginDriver = Box::leak(Box::new(driver));
+            driver
+        })
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use retort_engine::driver::{Connection, Presence};
 use retort_engine::statement::{Ident, Name, Object, ObjectKind};
-use retort_tests::every_driver;
+use retort_tests::every_built_in_driver;
 use retort_tests::servers::{Kind, TestDb};
 
 /// Runs one async test body against the servers with a canceller.
@@ -23,7 +23,7 @@ macro_rules! cancellable_drivers {
     };
 }
 
-every_driver!(
+every_built_in_driver!(
     objects_appear_after_create_and_go_after_drop,
     names_fold_as_the_database_folds,
     clear_statements_share_a_transaction_or_not,

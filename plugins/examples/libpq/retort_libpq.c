@@ -1,0 +1,235 @@
+/*
+ * retort_libpq: a retort driver plugin in C, against retort_plugin.h, driving
+ * PostgreSQL through libpq. URLs are `pq://user@host:port/db?...`, handed to
+ * libpq as `postgresql://...`. The run lock is a session advisory lock keyed by
+ * hashtextextended(name), polled so that a waiting runner holds no snapshot.
+ *
+ * Build: cc -shared -fPIC -O2 -I../../abi/include -I$(pg_config --includedir) \
+ *          retort_libpq.c -lpq -o libretort_libpq.so
+ *
+ * Compiled with -DRETORT_LIBPQ_OLD_TABLE it declares the smaller table of a
+ * plugin built before the optional entries existed (the host must treat them as
+ * absent); with -DRETORT_LIBPQ_ABI_MAJOR=N it claims another ABI major.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "retort_plugin.h"
+
+#ifndef RETORT_LIBPQ_ABI_MAJOR
+#define RETORT_LIBPQ_ABI_MAJOR RETORT_ABI_MAJOR
+#endif
+
+static char *copy(const char *text) {
+    size_t n = strlen(text) + 1;
+    char *out = malloc(n);
+    if (out) memcpy(out, text, n);
+    return out;
+}
+
+/* Fills `err` with `message` (its trailing newline cut) and `code`. */
+static int32_t fail(retort_error *err, const char *message, const char *code, int32_t status) {
+    if (err) {
+        err->message = copy(message ? message : "libpq error");
+        if (err->message) {
+            size_t n = strlen(err->message);
+            while (n > 0 && (err->message[n - 1] == '\n' || err->message[n - 1] == ' ')) err->message[--n] = 0;
+        }
+        err->code = code ? copy(code) : NULL;
+    }
+    return status;
+}
+
+/* The status for a failed result: lock_timeout (55P03) is worth a retry. */
+static int32_t fail_result(retort_error *err, PGconn *conn, PGresult *res) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    int32_t status = (state && strcmp(state, "55P03") == 0) ? RETORT_LOCK_NOT_AVAILABLE : RETORT_ERROR;
+    int32_t out = fail(err, res ? PQresultErrorMessage(res) : PQerrorMessage(conn), state, status);
+    PQclear(res);
+    return out;
+}
+
+static int ok(PGresult *res) {
+    ExecStatusType s = PQresultStatus(res);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY;
+}
+
+/* Runs one setting; 0 on success. */
+static int set(PGconn *conn, const char *sql, retort_error *err) {
+    PGresult *res = PQexec(conn, sql);
+    if (!ok(res)) return fail_result(err, conn, res);
+    PQclear(res);
+    return RETORT_OK;
+}
+
+static int32_t pq_open(const char *url, const retort_settings *settings, retort_conn *out, retort_error *err) {
+    const char *rest = strstr(url, "://");
+    if (!rest) return fail(err, "not a pq:// URL", NULL, RETORT_ERROR);
+    size_t n = strlen("postgresql") + strlen(rest) + 1;
+    char *conninfo = malloc(n);
+    if (!conninfo) return fail(err, "out of memory", NULL, RETORT_ERROR);
+    snprintf(conninfo, n, "postgresql%s", rest);
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *app = settings && settings->application_name && *settings->application_name
+                          ? settings->application_name
+                          : "retort";
+    const char *values[] = {conninfo, app, NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    free(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        int32_t status = fail(err, PQerrorMessage(conn), NULL, RETORT_ERROR);
+        PQfinish(conn);
+        return status;
+    }
+    char sql[256];
+    int32_t status = RETORT_OK;
+    if (settings && settings->statement_timeout_ms) {
+        snprintf(sql, sizeof sql, "SET statement_timeout = %llu", (unsigned long long)settings->statement_timeout_ms);
+        status = set(conn, sql, err);
+    }
+    if (status == RETORT_OK && settings && settings->lock_timeout_ms) {
+        snprintf(sql, sizeof sql, "SET lock_timeout = %llu", (unsigned long long)settings->lock_timeout_ms);
+        status = set(conn, sql, err);
+    }
+    if (status == RETORT_OK && settings && settings->schema) {
+        char *ident = PQescapeIdentifier(conn, settings->schema, strlen(settings->schema));
+        char *path = malloc(strlen(ident) + 32);
+        sprintf(path, "SET search_path TO %s", ident);
+        status = set(conn, path, err);
+        free(path);
+        PQfreemem(ident);
+    }
+    if (status != RETORT_OK) {
+        PQfinish(conn);
+        return status;
+    }
+    *out = conn;
+    return RETORT_OK;
+}
+
+static void pq_close(retort_conn conn) { PQfinish((PGconn *)conn); }
+
+static int32_t pq_execute(retort_conn c, const char *sql, uint64_t *affected, retort_error *err) {
+    PGconn *conn = c;
+    PGresult *res = PQexec(conn, sql);
+    if (!ok(res)) return fail_result(err, conn, res);
+    const char *tuples = PQcmdTuples(res);
+    *affected = (tuples && *tuples) ? strtoull(tuples, NULL, 10) : 0;
+    PQclear(res);
+    return RETORT_OK;
+}
+
+/* Rows of a result as text; NULL cells stay NULL. */
+static int32_t rows_of(PGresult *res, retort_rows *rows, retort_error *err) {
+    int nrows = PQntuples(res), ncols = PQnfields(res);
+    rows->rows = (uint64_t)nrows;
+    rows->columns = (uint32_t)ncols;
+    rows->cells = calloc((size_t)nrows * (size_t)ncols + 1, sizeof(char *));
+    if (!rows->cells) return fail(err, "out of memory", NULL, RETORT_ERROR);
+    for (int r = 0; r < nrows; r++)
+        for (int col = 0; col < ncols; col++)
+            if (!PQgetisnull(res, r, col)) rows->cells[(size_t)r * ncols + col] = copy(PQgetvalue(res, r, col));
+    return RETORT_OK;
+}
+
+static int32_t pq_query(retort_conn c, const char *sql, retort_rows *rows, retort_error *err) {
+    PGconn *conn = c;
+    PGresult *res = PQexec(conn, sql);
+    if (!ok(res)) return fail_result(err, conn, res);
+    int32_t status = rows_of(res, rows, err);
+    PQclear(res);
+    return status;
+}
+
+static void pq_free_rows(retort_rows *rows) {
+    for (uint64_t i = 0; i < rows->rows * rows->columns; i++) free(rows->cells[i]);
+    free(rows->cells);
+    rows->cells = NULL;
+}
+
+/* A one-value query with text parameters; the first column of the first row. */
+static int32_t scalar(PGconn *conn, const char *sql, int n, const char *const *params, char *out, size_t size,
+                      retort_error *err) {
+    PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+    if (!ok(res)) return fail_result(err, conn, res);
+    out[0] = 0;
+    if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0)) snprintf(out, size, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return RETORT_OK;
+}
+
+static int32_t pq_table_exists(retort_conn c, const char *schema, const char *name, int32_t *exists,
+                               retort_error *err) {
+    const char *params[] = {schema, name};
+    char value[8];
+    int32_t status = scalar(c,
+                            "SELECT count(*) FROM pg_catalog.pg_tables "
+                            "WHERE schemaname = coalesce($1, current_schema()) AND tablename = $2",
+                            2, params, value, sizeof value, err);
+    if (status == RETORT_OK) *exists = strcmp(value, "0") != 0;
+    return status;
+}
+
+static void free_string(char *s) { free(s); }
+
+static int32_t pq_lock(retort_conn c, const char *name, uint64_t timeout_ms, retort_error *err) {
+    const char *params[] = {name};
+    struct timespec start, now, pause = {0, 50 * 1000000L};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        char got[8];
+        int32_t status = scalar(c, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", 1, params, got,
+                                sizeof got, err);
+        if (status != RETORT_OK) return status;
+        if (strcmp(got, "t") == 0) return RETORT_OK;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t waited = (uint64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (waited >= timeout_ms) return fail(err, "the run lock is held by another session", NULL, RETORT_LOCK_TIMEOUT);
+        while (nanosleep(&pause, &pause) == -1 && errno == EINTR) {}
+        pause.tv_sec = 0;
+        pause.tv_nsec = 100 * 1000000L;
+    }
+}
+
+static int32_t pq_unlock(retort_conn c, const char *name, retort_error *err) {
+    const char *params[] = {name};
+    char done[8];
+    return scalar(c, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, params, done, sizeof done, err);
+}
+
+static const retort_plugin PLUGIN = {
+#ifdef RETORT_LIBPQ_OLD_TABLE
+    .size = offsetof(retort_plugin, begin),
+#else
+    .size = sizeof(retort_plugin),
+#endif
+    .abi_major = RETORT_LIBPQ_ABI_MAJOR,
+    .abi_minor = RETORT_ABI_MINOR,
+    .name = "libpq",
+    .version = "0.1.0",
+    .schemes = "pq",
+    .flags = RETORT_TRANSACTIONAL_DDL | RETORT_SCHEMAS,
+    .lexer = RETORT_LEXER_STANDARD,
+    .quote = NULL,
+    .create_version_table = NULL,
+    .open = pq_open,
+    .close = pq_close,
+    .execute = pq_execute,
+    .query = pq_query,
+    .free_rows = pq_free_rows,
+    .table_exists = pq_table_exists,
+    .free_string = free_string,
+    .begin = NULL, /* the host runs BEGIN, COMMIT and ROLLBACK */
+    .commit = NULL,
+    .rollback = NULL,
+    .lock = pq_lock,
+    .unlock = pq_unlock,
+};
+
+const retort_plugin *retort_plugin_entry(void) { return &PLUGIN; }
