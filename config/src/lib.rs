@@ -40,6 +40,9 @@ pub struct Config {
     pub databases: Vec<Database>,
     /// `[fleets.<name>]`, sorted by name.
     pub fleets: Vec<Fleet>,
+    /// Driver plugin files to load: `plugins`, then the files of `plugin_dir`,
+    /// then those `RETORT_PLUGIN_PATH` names (`docs/plugins.md`).
+    pub plugins: Vec<PathBuf>,
 }
 
 /// One migration target: a database (or a tenant of a fleet) with its history,
@@ -146,6 +149,8 @@ pub enum ConfigError {
 struct RawConfig {
     jobs: Option<usize>,
     lock_timeout: Option<String>,
+    plugin_dir: Option<String>,
+    plugins: Option<Vec<String>>,
     #[serde(default)]
     databases: BTreeMap<String, RawTarget>,
     #[serde(default)]
@@ -182,7 +187,7 @@ struct RawTarget {
 }
 
 /// Environment variables with the `RETORT_` prefix that are not configuration.
-const NOT_CONFIG: [&str; 3] = ["config", "log", "format"];
+const NOT_CONFIG: [&str; 4] = ["config", "log", "format", "plugin_path"];
 
 /// Loads `path`, layers `RETORT_*` env and `overrides` over it, and validates.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
@@ -262,7 +267,42 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
         return Err(invalid(format!("`{}` is both a database and a fleet", clash.name)));
     }
     check_shared_version_tables(&databases).map_err(|e| invalid(e.to_string()))?;
-    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases, fleets })
+    let plugin_path = std::env::var_os("RETORT_PLUGIN_PATH").unwrap_or_default();
+    let plugins =
+        plugin_files(&base_dir, raw.plugins.unwrap_or_default(), raw.plugin_dir, &plugin_path).map_err(invalid)?;
+    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases, fleets, plugins })
+}
+
+/// The plugin files to load, in order: each of `plugins`, the shared libraries in
+/// `plugin_dir`, then each entry of `plugin_path` (colon-separated, a file or a
+/// folder of shared libraries). Relative paths are taken from `base_dir`.
+fn plugin_files(
+    base_dir: &Path,
+    plugins: Vec<String>,
+    plugin_dir: Option<String>,
+    plugin_path: &std::ffi::OsStr,
+) -> Result<Vec<PathBuf>, String> {
+    let mut files: Vec<PathBuf> = plugins.iter().map(|p| base_dir.join(p)).collect();
+    if let Some(dir) = plugin_dir {
+        files.extend(libraries_in(&base_dir.join(dir)).map_err(|e| format!("plugin_dir {e}"))?);
+    }
+    for entry in std::env::split_paths(plugin_path).filter(|p| !p.as_os_str().is_empty()) {
+        if entry.is_dir() {
+            files.extend(libraries_in(&entry).map_err(|e| format!("RETORT_PLUGIN_PATH: {e}"))?);
+        } else {
+            files.push(entry);
+        }
+    }
+    Ok(files)
+}
+
+/// The shared libraries (`.so`, `.dylib`) in `dir`, sorted by name.
+fn libraries_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let is_library = |p: &PathBuf| p.extension().is_some_and(|e| e == "so" || e == "dylib");
+    let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(is_library).collect();
+    found.sort();
+    Ok(found)
 }
 
 /// What validating one entry needs from the file around it.

@@ -34,6 +34,16 @@ impl Drivers {
         )))
     }
 
+    /// These drivers and the plugins in `files`, loaded (once per process) after
+    /// the built-in ones: a scheme both serve stays the built-in driver's.
+    pub fn with_plugins(mut self, files: &[std::path::PathBuf]) -> Result<Drivers> {
+        for file in files {
+            let plugin = retort_plugin_host::load(file).map_err(|e| Error::Usage(e.to_string()))?;
+            self.0.push(plugin);
+        }
+        Ok(self)
+    }
+
     /// Every scheme served, in the drivers' order.
     pub fn schemes(&self) -> Vec<String> {
         self.0.iter().flat_map(|d| d.schemes()).collect()

@@ -47,9 +47,10 @@ impl Workspace {
         Workspace::new(retort_config::load(path, overrides)?, drivers, choice)
     }
 
-    /// A workspace on a config already loaded. Every pattern must name a database
-    /// or a fleet of the config.
+    /// A workspace on a config already loaded, with `drivers` and the config's
+    /// plugins. Every pattern must name a database or a fleet of the config.
     pub fn new(config: Config, drivers: Drivers, choice: &Choice) -> Result<Workspace> {
+        let drivers = drivers.with_plugins(&config.plugins)?;
         let selection = Selection::new(&choice.patterns);
         let workspace = Workspace { config, drivers, selection, shard: choice.shard, graphs: Default::default() };
         workspace.check_patterns()?;

@@ -369,7 +369,11 @@ fn take_error(table: &RetortPlugin, error: &mut RetortError, what: &str) -> Stri
         unsafe { free(raw) };
         Some(text)
     };
-    let message = take(&mut error.message).unwrap_or_else(|| format!("{what} failed"));
+    // One line, whatever the plugin sent: its lines joined.
+    let message = take(&mut error.message)
+        .map(|m| m.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| format!("{what} failed"));
     match take(&mut error.code) {
         Some(code) => format!("{message} (code {code})"),
         None => message,

@@ -50,7 +50,8 @@ static int32_t fail(retort_error *err, const char *message, const char *code, in
 static int32_t fail_result(retort_error *err, PGconn *conn, PGresult *res) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     int32_t status = (state && strcmp(state, "55P03") == 0) ? RETORT_LOCK_NOT_AVAILABLE : RETORT_ERROR;
-    int32_t out = fail(err, res ? PQresultErrorMessage(res) : PQerrorMessage(conn), state, status);
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    int32_t out = fail(err, primary ? primary : PQerrorMessage(conn), state, status);
     PQclear(res);
     return out;
 }
