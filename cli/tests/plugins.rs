@@ -4,13 +4,14 @@
 //! PostgreSQL databases at once; and every way a plugin file is refused with one
 //! line naming it: another ABI major, no entry symbol, not a library, writable by
 //! other users. An older, smaller table still loads, its missing entries absent.
-//! A plugin's error message and code reach the user in text and JSON.
+//! A plugin's error message and code reach the user in text and JSON; a panic
+//! inside a Rust plugin fails its target only, with the panic's message.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use retort_tests::plugins::build_c_plugin;
+use retort_tests::plugins::{build_c_plugin, build_rust_plugin};
 use retort_tests::servers::{Kind, TestDb, write_revision};
 use serde_json::Value;
 
@@ -203,4 +204,35 @@ async fn the_plugins_error_message_and_code_reach_the_user() {
     let error = doc["targets"][0]["error"].as_str().unwrap();
     assert!(error.contains("syntax error at or near \"TABLEX\" (code 42601)"), "{error}");
     db.drop_database().await;
+}
+
+#[test]
+fn a_panic_inside_a_plugin_fails_that_target_only() {
+    let library = build_rust_plugin("retort-sdk-fixture");
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    write_revision(&good, "g1aaaaaaaaaa", &[], "", "CREATE TABLE t (id INTEGER);", "DROP TABLE t;");
+    let bad = dir.path().join("bad");
+    write_revision(&bad, "b1aaaaaaaaaa", &[], "", "SELECT 'panic now';", "");
+    let refuser = dir.path().join("refuser");
+    write_revision(&refuser, "f1aaaaaaaaaa", &[], "", "SELECT 'fail now';", "");
+    let config = format!(
+        "plugins = [\"{}\"]\n\n[databases.good]\nurl = \"sqlite://good.db\"\nscript_location = \"good\"\n\n\
+         [databases.bad]\nurl = \"misbehaving://x\"\nscript_location = \"bad\"\n\n\
+         [databases.refuser]\nurl = \"misbehaving://y\"\nscript_location = \"refuser\"\n",
+        library.display()
+    );
+    std::fs::write(dir.path().join("retort.toml"), config).unwrap();
+    let out = retort(dir.path(), &["upgrade", "heads", "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = |name: &str| doc["targets"].as_array().unwrap().iter().find(|t| t["target"] == name).unwrap().clone();
+    assert_eq!(target("good")["status"], "ok", "{doc}");
+    assert_eq!(target("good")["after"][0], "g1aaaaaaaaaa");
+    let panicked = target("bad")["error"].as_str().unwrap().to_string();
+    assert!(panicked.contains("the plugin panicked: boom in `SELECT 'panic now'`"), "{panicked}");
+    let refused = target("refuser")["error"].as_str().unwrap().to_string();
+    assert!(refused.contains("refused `SELECT 'fail now'` (code X0001)"), "{refused}");
+    let again = retort(dir.path(), &["current", "-d", "good"], &[]);
+    assert!(again.status.success(), "the process survived and the next run works: {}", text(&again));
 }

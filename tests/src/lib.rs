@@ -321,6 +321,25 @@ pub mod plugins {
         out
     }
 
+    /// Builds the Rust plugin crate `package` (a `cdylib` of this workspace) with
+    /// the cargo running the tests; returns the library's path.
+    pub fn build_rust_plugin(package: &str) -> PathBuf {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = Command::new(cargo)
+            .args(["build", "--quiet", "--message-format=json", "-p", package])
+            .current_dir(root())
+            .output()
+            .expect("cargo runs");
+        assert!(built.status.success(), "building {package}: {}", String::from_utf8_lossy(&built.stderr));
+        let messages = String::from_utf8_lossy(&built.stdout);
+        let library = messages
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["kind"][0] == "cdylib")
+            .find_map(|m| m["filenames"].as_array()?.iter().find_map(|f| f.as_str().map(PathBuf::from)));
+        library.unwrap_or_else(|| panic!("cargo built no library for {package}"))
+    }
+
     /// The C plugin, built once per test process and loaded.
     pub fn c_plugin_driver() -> &'static dyn Driver {
         static DRIVER: OnceLock<&'static dyn Driver> = OnceLock::new();
