@@ -84,6 +84,23 @@ where
     body(db).await.drop_database().await;
 }
 
+/// Runs `body` on the plugin `RETORT_TEST_PLUGIN` names (a shared library), at
+/// the URL `RETORT_TEST_PLUGIN_URL` gives, where `{dir}` is a fresh folder and
+/// `{name}` a fresh name; nothing when the variable is not set.
+pub async fn on_fresh_vendor_plugin_database<F, Fut>(body: F)
+where
+    F: FnOnce(servers::TestDb) -> Fut,
+    Fut: std::future::Future<Output = servers::TestDb>,
+{
+    let Ok(library) = std::env::var("RETORT_TEST_PLUGIN") else {
+        eprintln!("RETORT_TEST_PLUGIN is not set: no vendor plugin to test");
+        return;
+    };
+    let url = std::env::var("RETORT_TEST_PLUGIN_URL").expect("RETORT_TEST_PLUGIN_URL goes with RETORT_TEST_PLUGIN");
+    let db = servers::TestDb::on_plugin(std::path::Path::new(&library), &url);
+    body(db).await.drop_database().await;
+}
+
 /// Runs each named async test body (`async fn name(db: TestDb) -> TestDb`) against
 /// SQLite, PostgreSQL, MariaDB, (when configured) SQL Server, and PostgreSQL
 /// through the C plugin loaded at run time: the driver conformance suite.
@@ -95,6 +112,12 @@ macro_rules! every_driver {
         mod through_c_plugin {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { $crate::on_fresh_plugin_database(super::$name).await })*
+        }
+        /// The same bodies through the plugin `RETORT_TEST_PLUGIN` names, when it
+        /// is set: a vendor's own plugin (`docs/plugins.md`).
+        mod through_your_plugin {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { $crate::on_fresh_vendor_plugin_database(super::$name).await })*
         }
     };
 }
@@ -132,6 +155,8 @@ pub mod servers {
         Postgres,
         Mariadb,
         Mssql,
+        /// A vendor's plugin (`RETORT_TEST_PLUGIN`).
+        Plugin,
     }
 
     /// A fresh, empty database of one kind.
@@ -160,6 +185,7 @@ pub mod servers {
             Kind::Postgres => Some(env("RETORT_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")),
             Kind::Mariadb => Some(env("RETORT_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")),
             Kind::Mssql => std::env::var("RETORT_TEST_MSSQL_URL").ok(),
+            Kind::Plugin => None,
         }
     }
 
@@ -169,6 +195,7 @@ pub mod servers {
             Kind::Postgres => &POSTGRES,
             Kind::Mariadb => &MYSQL,
             Kind::Mssql => &MSSQL,
+            Kind::Plugin => panic!("a plugin's driver is loaded, not built in"),
         }
     }
 
@@ -224,6 +251,18 @@ pub mod servers {
             db
         }
 
+        /// A database of the plugin at `library`, at `url` with `{dir}` a fresh
+        /// folder and `{name}` a fresh name. Nothing creates or drops it but the
+        /// plugin itself.
+        pub fn on_plugin(library: &Path, url: &str) -> TestDb {
+            let driver = retort_plugin_host::load(library).unwrap_or_else(|e| panic!("{e}"));
+            let driver: &'static retort_plugin_host::PluginDriver = Box::leak(Box::new(driver));
+            let dir = tempfile::tempdir().expect("tempdir");
+            let name = unique_name();
+            let url = url.replace("{dir}", &dir.path().display().to_string()).replace("{name}", &name);
+            TestDb { kind: Kind::Plugin, url, driver, admin_driver: driver, admin_url: String::new(), name, dir }
+        }
+
         async fn admin(&self) -> Box<dyn Connection> {
             let options = ConnectOptions { url: self.admin_url.as_str().into(), writes: true, ..Default::default() };
             retort_engine::session::open(self.admin_driver, &options)
@@ -259,7 +298,7 @@ pub mod servers {
 
         /// Drops the database.
         pub async fn drop_database(self) {
-            if self.kind == Kind::Sqlite {
+            if matches!(self.kind, Kind::Sqlite | Kind::Plugin) {
                 return;
             }
             let mut admin = self.admin().await;
