@@ -57,6 +57,15 @@ fn pq_url(db: &TestDb) -> String {
     db.url.replacen("postgres://", "pq://", 1)
 }
 
+/// A project whose database `main` is `db` reached through the plugin `library`.
+fn one_database_on(library: &Path, db: &TestDb) -> tempfile::TempDir {
+    project(&format!(
+        "plugins = [\"{}\"]\n[databases.main]\nurl = \"{}\"\nscript_location = \"scripts\"\n",
+        library.display(),
+        pq_url(db)
+    ))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fleet_of_twenty_runs_on_one_loaded_plugin() {
     let plugins = tempfile::tempdir().unwrap();
@@ -164,12 +173,7 @@ async fn an_older_smaller_table_loads_with_its_missing_entries_absent() {
     let plugins = tempfile::tempdir().unwrap();
     let library = build_c_plugin(plugins.path(), &["-DRETORT_LIBPQ_OLD_TABLE"]);
     let db = TestDb::create(Kind::Postgres).await.unwrap();
-    let config = format!(
-        "plugins = [\"{}\"]\n[databases.main]\nurl = \"{}\"\nscript_location = \"scripts\"\n",
-        library.display(),
-        pq_url(&db)
-    );
-    let dir = project(&config);
+    let dir = one_database_on(&library, &db);
     let out = retort(dir.path(), &["upgrade", "heads", "--format", "json"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let notes = serde_json::from_slice::<Value>(&out.stdout).unwrap()["targets"][0]["notes"].to_string();
@@ -182,12 +186,7 @@ async fn the_plugins_error_message_and_code_reach_the_user() {
     let plugins = tempfile::tempdir().unwrap();
     let library = build_c_plugin(plugins.path(), &[]);
     let db = TestDb::create(Kind::Postgres).await.unwrap();
-    let config = format!(
-        "plugins = [\"{}\"]\n[databases.main]\nurl = \"{}\"\nscript_location = \"scripts\"\n",
-        library.display(),
-        pq_url(&db)
-    );
-    let dir = project(&config);
+    let dir = one_database_on(&library, &db);
     write_revision(
         &dir.path().join("scripts"),
         "p3aaaaaaaaaa",
