@@ -108,10 +108,7 @@ pub trait Dialect: Send + Sync {
 
     /// `CREATE TABLE` for the progress table of non-transactional revisions.
     fn create_progress_table(&self, table: &VersionTable) -> String {
-        format!(
-            "CREATE TABLE {} (\n    revision VARCHAR(32) NOT NULL PRIMARY KEY,\n    direction VARCHAR(10) NOT NULL,\n    statements_done INTEGER NOT NULL,\n    checksum VARCHAR(16) NOT NULL,\n    running INTEGER NULL,\n    running_checksum VARCHAR(16) NULL\n)",
-            self.table_name(&table.progress())
-        )
+        standard_progress_table(&self.table_name(&table.progress()))
     }
 
     /// Statements that open and close a transaction in offline scripts.
@@ -293,6 +290,13 @@ pub trait Driver: Send + Sync {
 pub fn standard_version_table(name: &str, constraint: &str) -> String {
     format!(
         "CREATE TABLE {name} (\n    version_num VARCHAR(32) NOT NULL,\n    CONSTRAINT {constraint} PRIMARY KEY (version_num)\n)"
+    )
+}
+
+/// The progress table of non-transactional revisions, `name` quoted and qualified.
+pub fn standard_progress_table(name: &str) -> String {
+    format!(
+        "CREATE TABLE {name} (\n    revision VARCHAR(32) NOT NULL PRIMARY KEY,\n    direction VARCHAR(10) NOT NULL,\n    statements_done INTEGER NOT NULL,\n    checksum VARCHAR(16) NOT NULL,\n    running INTEGER NULL,\n    running_checksum VARCHAR(16) NULL\n)"
     )
 }
 

@@ -84,6 +84,19 @@ where
     body(db).await.drop_database().await;
 }
 
+/// Runs `body` on a fresh GlueSQL file through the Rust plugin
+/// (`plugins/examples/gluesql`), built once per test process.
+pub async fn on_fresh_rust_plugin_database<F, Fut>(body: F)
+where
+    F: FnOnce(servers::TestDb) -> Fut,
+    Fut: std::future::Future<Output = servers::TestDb>,
+{
+    static LIBRARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let library = LIBRARY.get_or_init(|| plugins::build_rust_plugin("retort-gluesql"));
+    let db = servers::TestDb::on_plugin(library, "gluesql://{dir}/test.redb");
+    body(db).await.drop_database().await;
+}
+
 /// Runs `body` on the plugin `RETORT_TEST_PLUGIN` names (a shared library), at
 /// the URL `RETORT_TEST_PLUGIN_URL` gives, where `{dir}` is a fresh folder and
 /// `{name}` a fresh name; nothing when the variable is not set.
@@ -112,6 +125,11 @@ macro_rules! every_driver {
         mod through_c_plugin {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { $crate::on_fresh_plugin_database(super::$name).await })*
+        }
+        /// The same bodies through the Rust plugin (`plugins/examples/gluesql`).
+        mod through_rust_plugin {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { $crate::on_fresh_rust_plugin_database(super::$name).await })*
         }
         /// The same bodies through the plugin `RETORT_TEST_PLUGIN` names, when it
         /// is set: a vendor's own plugin (`docs/plugins.md`).
@@ -374,7 +392,8 @@ pub mod plugins {
         let library = messages
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["kind"][0] == "cdylib")
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == package.replace('-', "_"))
+            .filter(|m| m["target"]["kind"][0] == "cdylib")
             .find_map(|m| m["filenames"].as_array()?.iter().find_map(|f| f.as_str().map(PathBuf::from)));
         library.unwrap_or_else(|| panic!("cargo built no library for {package}"))
     }

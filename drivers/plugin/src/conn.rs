@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use retort_engine::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, standard_version_table,
+    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, standard_progress_table,
+    standard_version_table,
 };
 use retort_engine::session::run_lock_name;
 use retort_engine::split::Flavor;
@@ -69,7 +70,13 @@ impl PluginDriver {
             run_lock: table.lock.is_some() && table.unlock.is_some(),
             schemas: table.flags & RETORT_SCHEMAS != 0,
         };
-        let dialect = PluginDialect { capabilities, flavor, quote, create: fact(table.create_version_table) };
+        let dialect = PluginDialect {
+            capabilities,
+            flavor,
+            quote,
+            create: fact(table.create_version_table),
+            create_progress: fact(table.create_progress_table),
+        };
         let version = fact(table.version).unwrap_or_default();
         let (table, dialect) = (Box::leak(Box::new(table)), Box::leak(Box::new(dialect)));
         Ok(PluginDriver { table, name, version, schemes, dialect })
@@ -88,6 +95,8 @@ struct PluginDialect {
     quote: char,
     /// `CREATE TABLE` of the version table with `{table}` (and `{constraint}`).
     create: Option<String>,
+    /// `CREATE TABLE` of the progress table with `{table}`.
+    create_progress: Option<String>,
 }
 
 impl Dialect for PluginDialect {
@@ -110,6 +119,13 @@ impl Dialect for PluginDialect {
         match &self.create {
             Some(template) => template.replace("{table}", &name).replace("{constraint}", &constraint),
             None => standard_version_table(&name, &constraint),
+        }
+    }
+
+    fn create_progress_table(&self, table: &VersionTable) -> String {
+        match &self.create_progress {
+            Some(template) => template.replace("{table}", &self.table_name(&table.progress())),
+            None => standard_progress_table(&self.table_name(&table.progress())),
         }
     }
 }

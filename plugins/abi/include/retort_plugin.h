@@ -77,6 +77,7 @@ typedef struct retort_plugin {
     uint32_t lexer;
     const char *quote;                /* identifier quote; NULL: '"' */
     const char *create_version_table; /* with {table}; NULL: the standard one */
+    const char *create_progress_table; /* with {table}; NULL: the standard one */
     /* Required. */
     int32_t (*open)(const char *url, const retort_settings *settings, retort_conn *conn, retort_error *err);
     void (*close)(retort_conn conn);

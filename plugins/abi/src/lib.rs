@@ -123,6 +123,9 @@ pub struct RetortPlugin {
     /// The version table's `CREATE TABLE`, with `{table}` where its quoted name
     /// goes; NULL for the standard one.
     pub create_version_table: *const c_char,
+    /// The `CREATE TABLE` of the progress table of non-transactional revisions,
+    /// with `{table}`; NULL for the standard one (`docs/plugins.md` lists its columns).
+    pub create_progress_table: *const c_char,
     /// Opens a session on `url`; on success stores it in `*conn`.
     pub open:
         Option<unsafe extern "C" fn(*const c_char, *const RetortSettings, *mut RetortConn, *mut RetortError) -> i32>,

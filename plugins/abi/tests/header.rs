@@ -53,6 +53,7 @@ fn facts() -> Vec<(&'static str, u64)> {
         field!("retort_plugin", RetortPlugin, lexer),
         field!("retort_plugin", RetortPlugin, quote),
         field!("retort_plugin", RetortPlugin, create_version_table),
+        field!("retort_plugin", RetortPlugin, create_progress_table),
         field!("retort_plugin", RetortPlugin, open),
         field!("retort_plugin", RetortPlugin, close),
         field!("retort_plugin", RetortPlugin, execute),

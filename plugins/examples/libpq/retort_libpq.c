@@ -219,6 +219,7 @@ static const retort_plugin PLUGIN = {
     .lexer = RETORT_LEXER_STANDARD,
     .quote = NULL,
     .create_version_table = NULL,
+    .create_progress_table = NULL,
     .open = pq_open,
     .close = pq_close,
     .execute = pq_execute,

@@ -47,6 +47,9 @@ pub trait Plugin: 'static {
     /// The version table's `CREATE TABLE` with `{table}` and `{constraint}`, where
     /// the standard one does not fit.
     const CREATE_VERSION_TABLE: Option<&'static CStr> = None;
+    /// The progress table's `CREATE TABLE` with `{table}`, where the standard one
+    /// does not fit (`docs/plugins.md` lists its columns).
+    const CREATE_PROGRESS_TABLE: Option<&'static CStr> = None;
     /// Whether [`Session::lock`] and [`Session::unlock`] hold a run lock.
     const RUN_LOCK: bool = false;
 
@@ -156,6 +159,7 @@ pub fn table<P: Plugin>() -> RetortPlugin {
         lexer,
         quote: P::QUOTE.as_ptr(),
         create_version_table: P::CREATE_VERSION_TABLE.map_or(std::ptr::null(), CStr::as_ptr),
+        create_progress_table: P::CREATE_PROGRESS_TABLE.map_or(std::ptr::null(), CStr::as_ptr),
         open: Some(entry::open::<P>),
         close: Some(entry::close::<P>),
         execute: Some(entry::execute::<P>),
