@@ -28,15 +28,7 @@ cc -shared -fPIC -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I "$REPO_DIR/plugins/ab
     -I "$(pg_config --includedir)" "$REPO_DIR/plugins/examples/libpq/retort_libpq.c" -lpq \
     -o "$WORK/libretort_libpq.so"
 
-cat > "$WORK/prepare.sh" <<SH
-#!/usr/bin/env bash
-set -euo pipefail
-source "$PG_DIR/common.sh"
-for db in $(echo $names); do
-    psql_db postgres -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" -c "CREATE DATABASE \$db"
-done
-SH
-chmod +x "$WORK/prepare.sh"
+write_prepare "$WORK/prepare.sh" $names
 
 list=$(printf '"%s",' $names)
 template=$(db_url '{name}')

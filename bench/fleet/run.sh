@@ -31,16 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Drops and recreates the N databases; hyperfine's --prepare.
-cat > "$WORK/prepare.sh" <<SH
-#!/usr/bin/env bash
-set -euo pipefail
-source "$PG_DIR/common.sh"
-for db in $(echo $names); do
-    psql_db postgres -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" -c "CREATE DATABASE \$db"
-done
-SH
-chmod +x "$WORK/prepare.sh"
+write_prepare "$WORK/prepare.sh" $names
 
 list=$(printf '"%s",' $names)
 cat > "$WORK/fleet.toml" <<TOML

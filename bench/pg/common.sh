@@ -79,6 +79,22 @@ check_tools() {
     psql_db postgres -Atc 'SELECT 1' >/dev/null || die "no PostgreSQL at $BENCH_HOST:$BENCH_PORT as $BENCH_USER"
 }
 
+# Writes to $1 a script that drops and recreates the databases $2...: the
+# --prepare of hyperfine runs that start from fresh, empty databases.
+write_prepare() {
+    local out=$1
+    shift
+    cat > "$out" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+source "$PG_DIR/common.sh"
+for db in $*; do
+    psql_db postgres -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS \$db WITH (FORCE)" -c "CREATE DATABASE \$db"
+done
+SH
+    chmod +x "$out"
+}
+
 # Generates the workload for database $2 into directory $1.
 generate() {
     python3 "$PG_DIR/gen_workload.py" "$1" --url "$(db_url "$2")" --force >/dev/null
