@@ -341,6 +341,14 @@ impl Connection for PluginConn {
         self.with_text("unlock", &name, unlock).await
     }
 
+    fn shares_transaction(&self, statement: &str) -> bool {
+        match (self.table.shares_transaction, CString::new(statement)) {
+            // SAFETY: a pure question about a NUL-terminated statement valid during the call.
+            (Some(shares), Ok(sql)) => (unsafe { shares(sql.as_ptr()) }) != 0,
+            _ => retort_engine::statement::is_data_change(statement),
+        }
+    }
+
     async fn close(mut self: Box<Self>) -> Result<(), DriverError> {
         let (table, handle) = (self.table, self.handle.take());
         if let Some(handle) = handle {

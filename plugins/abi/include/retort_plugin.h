@@ -92,6 +92,9 @@ typedef struct retort_plugin {
     int32_t (*rollback)(retort_conn conn, retort_error *err); /* absent: ROLLBACK */
     int32_t (*lock)(retort_conn conn, const char *name, uint64_t timeout_ms, retort_error *err); /* absent: no run lock */
     int32_t (*unlock)(retort_conn conn, const char *name, retort_error *err);
+    /* 1: statement sql of a non-transactional revision may share a transaction with
+       its progress record; 0: it must run in autocommit. Absent: data changes only. */
+    int32_t (*shares_transaction)(const char *sql);
 } retort_plugin;
 
 /* The one symbol a plugin exports. */

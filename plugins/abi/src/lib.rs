@@ -153,6 +153,10 @@ pub struct RetortPlugin {
     pub lock: Option<unsafe extern "C" fn(RetortConn, *const c_char, u64, *mut RetortError) -> i32>,
     /// Releases the run lock `name`.
     pub unlock: Option<unsafe extern "C" fn(RetortConn, *const c_char, *mut RetortError) -> i32>,
+    /// Whether statement `sql` of a non-transactional revision may run inside a
+    /// transaction together with its progress record (1) or must run in
+    /// autocommit (0). Absent: data changes only share one.
+    pub shares_transaction: Option<unsafe extern "C" fn(*const c_char) -> i32>,
 }
 
 // The table holds pointers to static data and functions: a plugin's table is

@@ -66,6 +66,7 @@ fn facts() -> Vec<(&'static str, u64)> {
         field!("retort_plugin", RetortPlugin, rollback),
         field!("retort_plugin", RetortPlugin, lock),
         field!("retort_plugin", RetortPlugin, unlock),
+        field!("retort_plugin", RetortPlugin, shares_transaction),
     ]
 }
 

@@ -11,11 +11,13 @@
  * plugin built before the optional entries existed (the host must treat them as
  * absent); with -DRETORT_LIBPQ_ABI_MAJOR=N it claims another ABI major.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -204,6 +206,30 @@ static int32_t pq_unlock(retort_conn c, const char *name, retort_error *err) {
     return scalar(c, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, params, done, sizeof done, err);
 }
 
+/* Whether `word` stands in `sql` as a whole word, case-insensitively. */
+static int has_word(const char *sql, const char *word) {
+    size_t n = strlen(word);
+    for (const char *p = sql; *p; p++) {
+        if (strncasecmp(p, word, n) != 0) continue;
+        int starts = p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        int ends = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+        if (starts && ends) return 1;
+    }
+    return 0;
+}
+
+/* PostgreSQL refuses some statements inside a transaction block; the rest of a
+   non-transactional revision may share one with its progress record. Errs on the
+   side of autocommit: any of these words anywhere. */
+static int32_t pq_shares_transaction(const char *sql) {
+    static const char *const refused[] = {"CONCURRENTLY", "VACUUM", "DATABASE", "TABLESPACE", "SYSTEM",
+                                          "SUBSCRIPTION", "CALL", "DO", "BEGIN", "COMMIT", "ROLLBACK",
+                                          "SAVEPOINT", "CLUSTER", "DISCARD", "VALUE", "TRANSACTION", NULL};
+    for (const char *const *w = refused; *w; w++)
+        if (has_word(sql, *w)) return 0;
+    return 1;
+}
+
 static const retort_plugin PLUGIN = {
 #ifdef RETORT_LIBPQ_OLD_TABLE
     .size = offsetof(retort_plugin, begin),
@@ -232,6 +258,7 @@ static const retort_plugin PLUGIN = {
     .rollback = NULL,
     .lock = pq_lock,
     .unlock = pq_unlock,
+    .shares_transaction = pq_shares_transaction,
 };
 
 const retort_plugin *retort_plugin_entry(void) { return &PLUGIN; }

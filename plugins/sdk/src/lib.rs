@@ -52,6 +52,9 @@ pub trait Plugin: 'static {
     const CREATE_PROGRESS_TABLE: Option<&'static CStr> = None;
     /// Whether [`Session::lock`] and [`Session::unlock`] hold a run lock.
     const RUN_LOCK: bool = false;
+    /// Which statements of a non-transactional revision may share a transaction
+    /// with their progress record; `None`: data changes only.
+    const SHARES_TRANSACTION: Option<fn(&str) -> bool> = None;
 
     /// Opens a session on `url`.
     fn open(url: &str, settings: &Settings) -> Result<Self::Session, Error>;
@@ -172,6 +175,7 @@ pub fn table<P: Plugin>() -> RetortPlugin {
         rollback: None,
         lock: if P::RUN_LOCK { Some(entry::lock::<P>) } else { None },
         unlock: if P::RUN_LOCK { Some(entry::unlock::<P>) } else { None },
+        shares_transaction: P::SHARES_TRANSACTION.map(|_| entry::shares_transaction::<P> as _),
     }
 }
 
@@ -347,6 +351,15 @@ mod entry {
             let got = unsafe { session::<P>(conn) }.lock(name, Duration::from_millis(timeout_ms))?;
             Ok(if got { RETORT_OK } else { RETORT_LOCK_TIMEOUT })
         })
+    }
+
+    pub unsafe extern "C" fn shares_transaction<P: Plugin>(sql: *const c_char) -> i32 {
+        let shares = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the host passes a NUL-terminated statement valid during the call.
+            let sql = unsafe { text(sql) }.ok().flatten().unwrap_or_default();
+            P::SHARES_TRANSACTION.is_some_and(|shares| shares(sql))
+        }));
+        i32::from(shares.unwrap_or(false))
     }
 
     pub unsafe extern "C" fn unlock<P: Plugin>(conn: RetortConn, name: *const c_char, err: *mut RetortError) -> i32 {

@@ -68,6 +68,8 @@ impl Plugin for GlueSql {
     const SCHEMES: &'static CStr = c"gluesql";
     const TRANSACTIONAL_DDL: bool = true;
     const RUN_LOCK: bool = true;
+    // GlueSQL's transactions cover every statement it has.
+    const SHARES_TRANSACTION: Option<fn(&str) -> bool> = Some(|_| true);
     const CREATE_VERSION_TABLE: Option<&'static CStr> =
         Some(c"CREATE TABLE {table} (version_num TEXT NOT NULL UNIQUE)");
     const CREATE_PROGRESS_TABLE: Option<&'static CStr> = Some(
