@@ -68,21 +68,25 @@ pub async fn open(driver: &dyn Driver, options: &ConnectOptions) -> Result<Box<d
     Ok(conn)
 }
 
+/// Refuses settings `driver` cannot give a session (a schema where the database
+/// has none). [`open`] checks it before connecting; callers that check every
+/// target before touching any call it first.
+pub fn check_settings(driver: &dyn Driver, options: &ConnectOptions) -> Result<(), DriverError> {
+    if options.search_path.is_some() && !driver.dialect().capabilities().schemas {
+        return Err(DriverError::Other(format!(
+            "schema per tenant (`schema_template`) needs a database with schemas; {} has none",
+            driver.name()
+        )));
+    }
+    Ok(())
+}
+
 /// The statements of the session's settings in the driver's dialect; a setting
 /// the dialect cannot have is refused before connecting.
 fn session_statements(driver: &dyn Driver, options: &ConnectOptions) -> Result<Vec<SessionStatement>, DriverError> {
+    check_settings(driver, options)?;
     let dialect = driver.dialect();
-    let mut statements = Vec::new();
-    for setting in options.session() {
-        if matches!(setting, SessionSetting::Schema(_)) && !dialect.capabilities().schemas {
-            return Err(DriverError::Other(format!(
-                "schema per tenant (`schema_template`) needs a database with schemas; {} has none",
-                driver.name()
-            )));
-        }
-        statements.extend(dialect.session_sql(&setting));
-    }
-    Ok(statements)
+    Ok(options.session().iter().flat_map(|setting| dialect.session_sql(setting)).collect())
 }
 
 /// `error` with `url`'s passwords removed from its text.

@@ -10,7 +10,7 @@ use retort_history::script::sql;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, label};
 
 /// The file a new revision went to.
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +28,7 @@ pub fn revision(workspace: &Workspace, request: &NewRevision, version_path: Opti
         None => db.history.version_locations[0].clone(),
         Some(path) => location(&db, path)?,
     };
-    let rev = author::new_revision(&graph, request, &dir).map_err(Error::author(context(&db)))?;
+    let rev = author::new_revision(&graph, request, &dir).map_err(Error::author(label(&db)))?;
     write(&rev)
 }
 
@@ -55,7 +55,7 @@ fn location(db: &Database, path: &Path) -> Result<PathBuf> {
 pub fn merge(workspace: &Workspace, specs: &[String], request: NewRevision) -> Result<Written> {
     let db = workspace.single()?;
     let graph = workspace.graph(&db)?;
-    let mut rev = author::merge(&graph, specs, request).map_err(Error::author(context(&db)))?;
+    let mut rev = author::merge(&graph, specs, request).map_err(Error::author(label(&db)))?;
     if rev.path.parent().is_none_or(|p| p.as_os_str().is_empty()) {
         rev.path = db.history.version_locations[0].join(rev.path.file_name().unwrap_or_default());
     }
@@ -66,8 +66,4 @@ fn write(rev: &Revision) -> Result<Written> {
     std::fs::write(&rev.path, sql::render(rev, "", ""))
         .map_err(|cause| Error::Write { path: rev.path.display().to_string(), cause })?;
     Ok(Written { revision: rev.id.clone(), path: rev.path.clone() })
-}
-
-fn context(db: &Database) -> String {
-    format!("database `{}`", db.name)
 }

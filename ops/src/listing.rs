@@ -10,7 +10,7 @@ use retort_history::plan;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, label};
 
 /// The revisions of one history to list, as indexes in its graph.
 pub struct Listing {
@@ -92,7 +92,7 @@ pub fn heads(workspace: &Workspace, resolve_dependencies: bool) -> Result<Vec<Li
 pub fn branches(workspace: &Workspace) -> Result<Vec<Listing>> {
     let mut listings = Vec::new();
     for (db, g) in &graphs(workspace)? {
-        let order = plan::history(g, &["base".to_string()], "heads").map_err(Error::spec(context(db)))?;
+        let order = plan::history(g, &["base".to_string()], "heads").map_err(Error::spec(label(db)))?;
         listings.push(Listing::of(db, g, order.into_iter().filter(|&i| g.is_branch_point(i)).collect()));
     }
     Ok(listings)
@@ -144,12 +144,12 @@ pub async fn history(workspace: &Workspace, range: &Range) -> Result<Vec<Listing
             many => {
                 return Err(Error::Usage(format!(
                     "{}: history up to `current` needs one current head, found {}",
-                    context(db),
+                    label(db),
                     many.join(", ")
                 )));
             }
         };
-        let revisions = plan::history(g, &lower, &upper).map_err(Error::spec(context(db)))?;
+        let revisions = plan::history(g, &lower, &upper).map_err(Error::spec(label(db)))?;
         let mut listing = Listing::of(db, g, revisions);
         if range.indicate_current {
             let indexes: Vec<usize> = rows.iter().filter_map(|r| g.index_of(r)).collect();
@@ -177,20 +177,16 @@ pub fn show(workspace: &Workspace, specs: &[String]) -> Result<Vec<Listing>> {
     for (db, g) in &graphs(workspace)? {
         let mut revisions = Vec::new();
         for spec in specs {
-            let found = g.resolve(spec).map_err(Error::spec(context(db)))?;
+            let found = g.resolve(spec).map_err(Error::spec(label(db)))?;
             if let Some(branch) = spec.strip_suffix("@base") {
-                g.resolve_branch(branch).map_err(Error::spec(context(db)))?;
+                g.resolve_branch(branch).map_err(Error::spec(label(db)))?;
             }
             if found.is_empty() && spec != "base" && !spec.ends_with("@base") {
-                return Err(Error::Usage(format!("{}: `{spec}` names no revision", context(db))));
+                return Err(Error::Usage(format!("{}: `{spec}` names no revision", label(db))));
             }
             revisions.extend(found);
         }
         listings.push(Listing::of(db, g, revisions));
     }
     Ok(listings)
-}
-
-fn context(db: &Database) -> String {
-    format!("database `{}`", db.name)
 }

@@ -7,7 +7,7 @@ use retort_engine::executor::{self, Action};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, label};
 
 /// One target's script.
 #[derive(Debug, Clone, Serialize)]
@@ -30,7 +30,7 @@ pub fn render(
 fn render_one(workspace: &Workspace, db: &Database, start: Option<&str>, action: &Action) -> Result<Script> {
     let driver = workspace.drivers.for_url(&db.name, &db.connection.url)?;
     let graph = workspace.graph(db)?;
-    let context = format!("database `{}`", db.name);
+    let context = label(db);
     let starting: Vec<String> = match start {
         None | Some("base") | Some("") => vec![],
         Some(spec) => graph.ids(&graph.resolve(spec).map_err(Error::spec(&context))?),

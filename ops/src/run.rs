@@ -10,13 +10,14 @@ use retort_config::Database;
 use retort_engine::executor::{Action, RunOptions};
 use retort_engine::fleet::{self, FleetOptions, Observer, Outcome, Target};
 use retort_engine::interrupt::Interrupt;
+use retort_engine::session;
 use retort_history::graph::Graph;
 use retort_history::plan;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::report::{StatusRow, Summary, TargetReport, Verdict};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, label};
 
 /// How a run is watched and stopped.
 #[derive(Clone)]
@@ -83,7 +84,7 @@ fn checked_targets(
         };
         if !checked.iter().any(|graph| Arc::ptr_eq(graph, &target.graph)) {
             checked.push(target.graph.clone());
-            let history = db.fleet.as_deref().map_or(format!("database `{}`", db.name), |f| format!("fleet `{f}`"));
+            let history = db.fleet.as_deref().map_or(label(db), |f| format!("fleet `{f}`"));
             for spec in action_specs(action) {
                 if let Err(e) = plan::check_spec(&target.graph, spec) {
                     problems.push(format!("{history}: {e}"));
@@ -107,13 +108,7 @@ fn action_specs(action: &Action) -> Vec<&str> {
 /// A fleet target for one selected database.
 fn target(workspace: &Workspace, db: &Database, writes: bool, interrupt: &Interrupt) -> Result<Target> {
     let driver = workspace.drivers.for_url(&db.name, &db.connection.url)?;
-    if db.connection.search_path.is_some() && !driver.dialect().capabilities().schemas {
-        return Err(Error::Usage(format!(
-            "{}: schema per tenant (`schema_template`) needs a database with schemas; {} has none",
-            db.name,
-            driver.name()
-        )));
-    }
+    session::check_settings(driver.as_ref(), &db.connection).map_err(|e| Error::Usage(format!("{}: {e}", db.name)))?;
     // One writer per SQLite file; server targets are kept apart by their lock.
     let url = &db.connection.url;
     let exclusive = match url.sqlite_path(&db.connection.base_dir) {

@@ -170,10 +170,10 @@ impl Workspace {
     /// The version rows of a target, creating nothing.
     pub async fn read_rows(&self, db: &Database) -> Result<Vec<String>> {
         let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
-        let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("database `{}`: {e}", db.name));
-        let mut conn = session::open(driver.as_ref(), &self.connect_options(db, false)).await.map_err(|e| {
-            Error::Unreachable(format!("database `{}`: cannot connect to {}: {e}", db.name, db.connection.url))
-        })?;
+        let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("{}: {e}", label(db)));
+        let mut conn = session::open(driver.as_ref(), &self.connect_options(db, false))
+            .await
+            .map_err(|e| Error::Unreachable(format!("{}: cannot connect to {}: {e}", label(db), db.connection.url)))?;
         let rows = retort_engine::driver::read_versions(conn.as_mut(), driver.dialect(), &db.version_table)
             .await
             .map_err(|e| unreachable(&e))?;
@@ -182,16 +182,21 @@ impl Workspace {
     }
 }
 
+/// How messages name a database: ``database `main` ``.
+pub(crate) fn label(db: &Database) -> String {
+    format!("database `{}`", db.name)
+}
+
 /// The revision graph of a database's version locations.
 pub fn load_graph(db: &Database) -> Result<Graph> {
     let history = &db.history;
     if let Some(missing) = history.version_locations.iter().find(|l| !l.is_dir()) {
-        return Err(Error::Usage(format!("database `{}`: no revision folder at {}", db.name, missing.display())));
+        return Err(Error::Usage(format!("{}: no revision folder at {}", label(db), missing.display())));
     }
     let revisions = script::load_locations(&history.version_locations, history.recursive)
-        .map_err(|cause| Error::Script { context: format!("database `{}`", db.name), cause })?;
+        .map_err(|cause| Error::Script { context: label(db), cause })?;
     Graph::new(revisions).map_err(|cause| Error::Graph {
-        context: format!("database `{}`: {}", db.name, history.script_location.display()),
+        context: format!("{}: {}", label(db), history.script_location.display()),
         cause,
     })
 }
