@@ -281,7 +281,8 @@ pub trait Driver: Send + Sync {
         false
     }
 
-    /// Opens a connection.
+    /// Opens a connection. Callers go through [`crate::session::open`], which
+    /// applies the session settings and removes the URL's passwords from errors.
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError>;
 }
 

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use retort_engine::driver::{
     Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, SessionSetting, SessionStatement,
-    VersionTable, percent_decode, redact,
+    VersionTable, percent_decode,
 };
 use retort_engine::session::run_lock_name;
 use retort_engine::split::Flavor;
@@ -127,7 +127,7 @@ impl Driver for MssqlDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let fail = |e: String| DriverError::Connect(redact(&e, options.url.expose()));
+        let fail = DriverError::Connect;
         let url = parse_url(options.url.expose()).map_err(fail)?;
         let mut config = Config::new();
         config.host(&url.host);

@@ -91,7 +91,7 @@ impl Driver for MysqlDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let fail = |e: String| DriverError::Connect(redact(&e, options.url.expose()));
+        let fail = DriverError::Connect;
         let opts = Opts::from_url(&mysql_url(options.url.expose())).map_err(|e| fail(e.to_string()))?;
         let conn = Conn::new(opts).await.map_err(|e| fail(e.to_string()))?;
         let canceller = Arc::new(MyCanceller {

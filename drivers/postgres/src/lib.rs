@@ -69,7 +69,7 @@ impl Driver for PostgresDriver {
     }
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let fail = |e: sqlx::Error| DriverError::Connect(redact(&e.to_string(), options.url.expose()));
+        let fail = |e: sqlx::Error| DriverError::Connect(e.to_string());
         let connect =
             PgConnectOptions::from_str(options.url.expose()).map_err(fail)?.application_name(&options.application_name);
         let conn = PgConnection::connect_with(&connect).await.map_err(fail)?;
