@@ -3,6 +3,8 @@
 //! revisions, `CREATE INDEX CONCURRENTLY`, `CREATE TABLE`, `ADD COLUMN`, `CREATE
 //! INDEX` and data changes inside non-transactional revisions; SIGTERM during a
 //! fleet run; a runner killed inside a long statement while it holds the lock.
+//! The PostgreSQL kills are repeated through the C plugin (`plugins/examples/libpq`),
+//! whose `presence` entry settles a statement that was in flight.
 //! After each fault the next plain `retort upgrade heads` must finish the job, with
 //! every data change applied exactly once and nothing left behind.
 //!
@@ -17,6 +19,34 @@ use retort_tests::servers::{Kind, TestDb, write_revision};
 
 const PG_KILLS: usize = 30;
 const MARIADB_KILLS: usize = 20;
+const C_PLUGIN_KILLS: usize = 12;
+
+/// The database a fault run uses, and the driver that reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    BuiltIn(Kind),
+    /// PostgreSQL through the C plugin.
+    CPlugin,
+}
+
+impl Via {
+    async fn create(self) -> TestDb {
+        match self {
+            Via::BuiltIn(kind) => TestDb::create(kind).await.expect("server configured"),
+            Via::CPlugin => TestDb::create_on_c_plugin().await,
+        }
+    }
+
+    /// The config lines that load the plugin, if one is used.
+    fn plugins(self) -> String {
+        match self {
+            Via::BuiltIn(_) => String::new(),
+            Via::CPlugin => {
+                format!("plugins = [\"{}\"]\n", retort_tests::plugins::c_plugin_library().display())
+            }
+        }
+    }
+}
 
 /// (id, transactional, up) of each revision; `data_log` tags mark data changes.
 type History = &'static [(&'static str, bool, &'static str)];
@@ -97,22 +127,27 @@ CREATE TABLE t_r04 (id INT PRIMARY KEY);",
     ),
 ];
 
-fn write_history(db: &TestDb, history: History) {
+fn write_history(db: &TestDb, via: Via, history: History) {
     let mut parent: Option<&str> = None;
     for (id, transactional, up) in history {
         let header = if *transactional { "" } else { "-- Transactional: false" };
         write_revision(&db.scripts(), id, parent.as_slice(), header, up, "");
         parent = Some(id);
     }
-    write_config(db.dir.path(), &[("default", &db.url)], &db.scripts());
+    let config = config(&[("default", &db.url)], &db.scripts());
+    std::fs::write(db.dir.path().join("retort.toml"), via.plugins() + &config).unwrap();
 }
 
 fn write_config(dir: &Path, databases: &[(&str, &str)], scripts: &Path) {
+    std::fs::write(dir.join("retort.toml"), config(databases, scripts)).unwrap();
+}
+
+fn config(databases: &[(&str, &str)], scripts: &Path) -> String {
     let mut config = String::from("lock_timeout = \"10s\"\n");
     for (name, url) in databases {
         config.push_str(&format!("[databases.{name}]\nurl = \"{url}\"\nscript_location = \"{}\"\n", scripts.display()));
     }
-    std::fs::write(dir.join("retort.toml"), config).unwrap();
+    config
 }
 
 fn retort(dir: &Path, args: &[&str]) -> Command {
@@ -152,9 +187,10 @@ struct Tally {
 
 /// Kills a run `at` after its start, re-runs, checks the result; returns whether
 /// the kill landed inside the run.
-async fn kill_and_rerun(kind: Kind, history: History, at: Duration, tally: &mut Tally) -> bool {
-    let db = TestDb::create(kind).await.expect("server configured");
-    write_history(&db, history);
+async fn kill_and_rerun(via: Via, history: History, at: Duration, tally: &mut Tally) -> bool {
+    let db = via.create().await;
+    let kind = db.kind;
+    write_history(&db, via, history);
     let mut child = spawn_upgrade(db.dir.path());
     tokio::time::sleep(at).await;
     let killed = child.try_wait().unwrap().is_none();
@@ -164,7 +200,7 @@ async fn kill_and_rerun(kind: Kind, history: History, at: Duration, tally: &mut 
     check_consistent(&db, history).await;
     let out = retort(db.dir.path(), &["upgrade", "heads", "--format", "json"]).output().unwrap();
     let doc = json(&out);
-    assert!(out.status.success(), "{kind:?}: re-run after a kill at {at:?} failed: {doc}");
+    assert!(out.status.success(), "{via:?}: re-run after a kill at {at:?} failed: {doc}");
     let notes: Vec<String> =
         doc["targets"][0]["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_string()).collect();
     tally.resumed += usize::from(notes.iter().any(|n| n.contains("resuming at statement")));
@@ -240,9 +276,10 @@ async fn check_finished(db: &TestDb, kind: Kind, history: History) {
 }
 
 /// How long a whole run of `history` takes here, to spread the kill points over.
-async fn full_run_time(kind: Kind, history: History) -> Duration {
-    let db = TestDb::create(kind).await.expect("server configured");
-    write_history(&db, history);
+async fn full_run_time(via: Via, history: History) -> Duration {
+    let db = via.create().await;
+    let kind = db.kind;
+    write_history(&db, via, history);
     let started = Instant::now();
     let out = spawn_upgrade(db.dir.path()).wait_with_output().unwrap();
     let elapsed = started.elapsed();
@@ -252,34 +289,43 @@ async fn full_run_time(kind: Kind, history: History) -> Duration {
     elapsed
 }
 
-async fn kill_at_spread_points(kind: Kind, history: History, kills: usize) {
+async fn kill_at_spread_points(via: Via, history: History, kills: usize) -> Tally {
     // The faster of two runs, so that a slow first run (cold caches, a busy
     // machine) does not push the later points past the end of the real run.
-    let full = full_run_time(kind, history).await.min(full_run_time(kind, history).await);
+    let full = full_run_time(via, history).await.min(full_run_time(via, history).await);
     let mut tally = Tally::default();
     for k in 0..kills {
         let mut at = full.mul_f64(0.95 * (k as f64 + 0.5) / kills as f64);
         // Warm runs are faster than the measured ones: a point past the end of a
         // run is tried again earlier, so that every point lands inside a run.
         for _ in 0..3 {
-            if kill_and_rerun(kind, history, at, &mut tally).await {
+            if kill_and_rerun(via, history, at, &mut tally).await {
                 break;
             }
             at = at.mul_f64(0.7);
         }
     }
-    eprintln!("{kind:?}: full run {full:?}; {tally:?}; re-runs that needed a human: 0");
-    assert!(tally.kills >= kills * 9 / 10, "{kind:?}: the kill points landed inside the run: {tally:?}");
+    eprintln!("{via:?}: full run {full:?}; {tally:?}; re-runs that needed a human: 0");
+    assert!(tally.kills >= kills * 9 / 10, "{via:?}: the kill points landed inside the run: {tally:?}");
+    tally
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_kill_9_at_30_points_then_plain_rerun_finishes() {
-    kill_at_spread_points(Kind::Postgres, PG_HISTORY, PG_KILLS).await;
+    kill_at_spread_points(Via::BuiltIn(Kind::Postgres), PG_HISTORY, PG_KILLS).await;
+}
+
+/// The plugin's `presence` settles the statements a kill left in flight, as the
+/// built-in driver's does: some re-runs must have asked it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c_plugin_kill_9_at_12_points_then_plain_rerun_finishes() {
+    let tally = kill_at_spread_points(Via::CPlugin, PG_HISTORY, C_PLUGIN_KILLS).await;
+    assert!(tally.catalog_checks + tally.invalid_dropped > 0, "no re-run settled a statement in flight: {tally:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_kill_9_at_20_points_then_plain_rerun_finishes() {
-    kill_at_spread_points(Kind::Mariadb, MARIADB_HISTORY, MARIADB_KILLS).await;
+    kill_at_spread_points(Via::BuiltIn(Kind::Mariadb), MARIADB_HISTORY, MARIADB_KILLS).await;
 }
 
 /// The killed runner's 30 s statement keeps running on the server; with

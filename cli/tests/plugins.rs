@@ -5,11 +5,13 @@
 //! line naming it: another ABI major, no entry symbol, not a library, writable by
 //! other users. An older, smaller table still loads, its missing entries absent.
 //! A plugin's error message and code reach the user in text and JSON; a panic
-//! inside a Rust plugin fails its target only, with the panic's message.
+//! inside a Rust plugin fails its target only, with the panic's message. SIGTERM
+//! cancels a statement running inside a plugin (C and Rust) at once.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use retort_tests::plugins::{build_c_plugin, build_rust_plugin};
 use retort_tests::servers::{Kind, TestDb, write_revision};
@@ -132,8 +134,9 @@ fn a_plugin_file_that_cannot_be_trusted_or_used_is_one_line_naming_it() {
         let project = project(&format!("plugins = [\"{}\"]\n", library.display()));
         let out = retort(project.path(), &["heads"], &[]);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let minor = retort_plugin_abi::ABI_MINOR;
         let expected = format!(
-            "error: plugin {}: built for plugin ABI 2.0, this retort speaks 1.0; rebuild it against this retort's retort_plugin.h\n",
+            "error: plugin {}: built for plugin ABI 2.{minor}, this retort speaks 1.{minor}; rebuild it against this retort's retort_plugin.h\n",
             library.display()
         );
         assert_eq!(String::from_utf8_lossy(&out.stderr), expected);
@@ -234,4 +237,47 @@ fn a_panic_inside_a_plugin_fails_that_target_only() {
     assert!(refused.contains("refused `SELECT 'fail now'` (code X0001)"), "{refused}");
     let again = retort(dir.path(), &["current", "-d", "good"], &[]);
     assert!(again.status.success(), "the process survived and the next run works: {}", text(&again));
+}
+
+/// A 30-second statement in each plugin (`pg_sleep` through libpq, a sleeping
+/// statement of the SDK fixture), SIGTERM after one second: both are cancelled
+/// through the plugins' `cancel` entries, the run exits 143 within seconds and
+/// reports both targets interrupted.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_cancels_statements_running_inside_plugins() {
+    let plugins = tempfile::tempdir().unwrap();
+    let c_library = build_c_plugin(plugins.path(), &[]);
+    let rust_library = build_rust_plugin("retort-sdk-fixture");
+    let db = TestDb::create(Kind::Postgres).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_revision(&dir.path().join("pg"), "s1aaaaaaaaaa", &[], "", "SELECT pg_sleep(30);", "");
+    write_revision(&dir.path().join("sdk"), "s2aaaaaaaaaa", &[], "", "SELECT 'sleep';", "");
+    let config = format!(
+        "plugins = [\"{}\", \"{}\"]\njobs = 2\n\n[databases.pg]\nurl = \"{}\"\nscript_location = \"pg\"\n\n\
+         [databases.sdk]\nurl = \"misbehaving://x\"\nscript_location = \"sdk\"\n",
+        c_library.display(),
+        rust_library.display(),
+        pq_url(&db)
+    );
+    std::fs::write(dir.path().join("retort.toml"), config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_retort"))
+        .args(["upgrade", "heads", "--format", "json"])
+        .current_dir(dir.path())
+        .env_remove("RETORT_PLUGIN_PATH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let signalled = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let waited = signalled.elapsed();
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out));
+    assert!(waited < Duration::from_secs(8), "the run took {waited:?} to stop");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for target in doc["targets"].as_array().unwrap() {
+        assert_eq!(target["status"], "interrupted", "{doc}");
+    }
+    db.drop_database().await;
 }

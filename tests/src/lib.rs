@@ -398,13 +398,20 @@ pub mod plugins {
         library.unwrap_or_else(|| panic!("cargo built no library for {package}"))
     }
 
+    /// The C plugin's library, built once per test process.
+    pub fn c_plugin_library() -> &'static Path {
+        static LIBRARY: OnceLock<PathBuf> = OnceLock::new();
+        LIBRARY.get_or_init(|| {
+            let dir = Box::leak(Box::new(tempfile::tempdir().expect("tempdir")));
+            build_c_plugin(dir.path(), &[])
+        })
+    }
+
     /// The C plugin, built once per test process and loaded.
     pub fn c_plugin_driver() -> &'static dyn Driver {
         static DRIVER: OnceLock<&'static dyn Driver> = OnceLock::new();
         *DRIVER.get_or_init(|| {
-            let dir = Box::leak(Box::new(tempfile::tempdir().expect("tempdir")));
-            let path = build_c_plugin(dir.path(), &[]);
-            let driver = retort_plugin_host::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            let driver = retort_plugin_host::load(c_plugin_library()).unwrap_or_else(|e| panic!("{e}"));
             let driver: &'static retort_plugin_host::PluginDriver = Box::leak(Box::new(driver));
             driver
         })

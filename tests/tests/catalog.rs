@@ -2,6 +2,8 @@
 //! driver's `presence` before and after DDL (and PostgreSQL's INVALID indexes), its
 //! name folding, `shares_transaction` for clear cases, and cancelling a running
 //! statement (PostgreSQL, MariaDB), plus PostgreSQL's connection check interval.
+//! The PostgreSQL cases also run through the C plugin (`plugins/examples/libpq`),
+//! whose `presence` and `cancel` entries must answer as the built-in driver does.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,19 @@ macro_rules! cancellable_drivers {
             async fn postgres() { retort_tests::on_fresh_database(Kind::Postgres, super::$name).await }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn mariadb() { retort_tests::on_fresh_database(Kind::Mariadb, super::$name).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn c_plugin() { retort_tests::on_fresh_plugin_database(super::$name).await }
         })*
+    };
+}
+
+/// Runs one async test body on PostgreSQL through the C plugin.
+macro_rules! through_c_plugin {
+    ($($name:ident),* $(,)?) => {
+        mod through_c_plugin {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { retort_tests::on_fresh_plugin_database(super::$name).await })*
+        }
     };
 }
 
@@ -27,6 +41,12 @@ every_built_in_driver!(
     objects_appear_after_create_and_go_after_drop,
     names_fold_as_the_database_folds,
     clear_statements_share_a_transaction_or_not,
+);
+
+through_c_plugin!(
+    objects_appear_after_create_and_go_after_drop,
+    names_fold_as_the_database_folds,
+    reports_an_invalid_index
 );
 
 cancellable_drivers!(canceller_stops_a_running_statement);
@@ -364,7 +384,11 @@ async fn postgres() -> TestDb {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reports_an_invalid_index() {
-    let db = postgres().await;
+    reports_an_invalid_index(postgres().await).await.drop_database().await;
+}
+
+/// A failed `CREATE UNIQUE INDEX CONCURRENTLY` leaves an INVALID index.
+async fn reports_an_invalid_index(db: TestDb) -> TestDb {
     let mut conn = db.connect().await;
     run_sql(conn.as_mut(), "CREATE TABLE dup (v int)").await;
     run_sql(conn.as_mut(), "INSERT INTO dup VALUES (1), (1)").await;
@@ -374,7 +398,7 @@ async fn postgres_reports_an_invalid_index() {
     run_sql(conn.as_mut(), "DROP INDEX ix_dup").await;
     assert_eq!(presence(conn.as_mut(), &of(ObjectKind::Index, "dup", "ix_dup")).await, Presence::Absent);
     conn.close().await.unwrap();
-    db.drop_database().await;
+    db
 }
 
 /// The connection check is set alongside the options' settings, in one batch.

@@ -1,190 +1,22 @@
-//! A loaded plugin as an engine driver: its dialect facts, and sessions whose
-//! every call runs on tokio's blocking pool.
+//! One open session of a plugin: every call runs on tokio's blocking pool, one at
+//! a time; its canceller may run beside them, never beside `close`.
 
 use std::ffi::{CStr, CString, c_char};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use retort_engine::driver::{
-    Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, VersionTable, standard_progress_table,
-    standard_version_table,
-};
+use retort_engine::driver::{Canceller, Connection, DriverError, Presence, VersionTable};
 use retort_engine::session::run_lock_name;
-use retort_engine::split::Flavor;
+use retort_engine::statement::Object;
 use retort_plugin_abi::*;
 
-use crate::load::{LoadError, fact};
-
-/// A driver loaded from a plugin file.
-pub struct PluginDriver {
-    table: &'static RetortPlugin,
-    name: String,
-    version: String,
-    schemes: Vec<String>,
-    /// Shared with its sessions, which name run locks in it.
-    dialect: &'static PluginDialect,
-}
-
-impl PluginDriver {
-    /// The driver of a checked table; refuses a table that lacks a required
-    /// entry or fact.
-    pub(crate) fn new(table: RetortPlugin, path: &str) -> Result<PluginDriver, LoadError> {
-        let bad = |message: String| LoadError::BadTable {
-            path: path.to_string(),
-            major: table.abi_major,
-            minor: table.abi_minor,
-            message,
-        };
-        let required = [
-            ("open", table.open.is_some()),
-            ("close", table.close.is_some()),
-            ("execute", table.execute.is_some()),
-            ("query", table.query.is_some()),
-            ("free_rows", table.free_rows.is_some()),
-            ("table_exists", table.table_exists.is_some()),
-            ("free_string", table.free_string.is_some()),
-        ];
-        if let Some((entry, _)) = required.iter().find(|(_, present)| !present) {
-            return Err(bad(format!("its table lacks the required entry `{entry}`")));
-        }
-        let name = fact(table.name).filter(|n| !n.is_empty()).ok_or_else(|| bad("it gives no name".into()))?;
-        let schemes: Vec<String> = fact(table.schemes)
-            .unwrap_or_default()
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        if schemes.is_empty() {
-            return Err(bad("it serves no URL scheme".into()));
-        }
-        let flavor = match table.lexer {
-            RETORT_LEXER_STANDARD => Flavor::Postgres,
-            RETORT_LEXER_MYSQL => Flavor::MySql,
-            RETORT_LEXER_SQLITE => Flavor::Sqlite,
-            RETORT_LEXER_SQLSERVER => Flavor::SqlServer,
-            other => return Err(bad(format!("unknown lexer {other}"))),
-        };
-        let quote = fact(table.quote).and_then(|q| q.chars().next()).unwrap_or('"');
-        let capabilities = Capabilities {
-            transactional_ddl: table.flags & RETORT_TRANSACTIONAL_DDL != 0,
-            run_lock: table.lock.is_some() && table.unlock.is_some(),
-            schemas: table.flags & RETORT_SCHEMAS != 0,
-        };
-        let dialect = PluginDialect {
-            capabilities,
-            flavor,
-            quote,
-            create: fact(table.create_version_table),
-            create_progress: fact(table.create_progress_table),
-        };
-        let version = fact(table.version).unwrap_or_default();
-        let (table, dialect) = (Box::leak(Box::new(table)), Box::leak(Box::new(dialect)));
-        Ok(PluginDriver { table, name, version, schemes, dialect })
-    }
-
-    /// The plugin's own version.
-    pub fn version(&self) -> &str {
-        &self.version
-    }
-}
-
-/// A plugin's dialect facts.
-struct PluginDialect {
-    capabilities: Capabilities,
-    flavor: Flavor,
-    quote: char,
-    /// `CREATE TABLE` of the version table with `{table}` (and `{constraint}`).
-    create: Option<String>,
-    /// `CREATE TABLE` of the progress table with `{table}`.
-    create_progress: Option<String>,
-}
-
-impl Dialect for PluginDialect {
-    fn capabilities(&self) -> Capabilities {
-        self.capabilities
-    }
-
-    fn flavor(&self) -> Flavor {
-        self.flavor
-    }
-
-    fn quote_ident(&self, name: &str) -> String {
-        let q = self.quote;
-        format!("{q}{}{q}", name.replace(q, &format!("{q}{q}")))
-    }
-
-    fn create_version_table(&self, table: &VersionTable) -> String {
-        let name = self.table_name(table);
-        let constraint = self.quote_ident(&format!("{}_pkc", table.name));
-        match &self.create {
-            Some(template) => template.replace("{table}", &name).replace("{constraint}", &constraint),
-            None => standard_version_table(&name, &constraint),
-        }
-    }
-
-    fn create_progress_table(&self, table: &VersionTable) -> String {
-        match &self.create_progress {
-            Some(template) => template.replace("{table}", &self.table_name(&table.progress())),
-            None => standard_progress_table(&self.table_name(&table.progress())),
-        }
-    }
-}
-
-#[async_trait]
-impl Driver for PluginDriver {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn schemes(&self) -> Vec<String> {
-        self.schemes.clone()
-    }
-
-    fn dialect(&self) -> &dyn Dialect {
-        self.dialect
-    }
-
-    async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
-        let (table, dialect) = (self.table, self.dialect);
-        let plugin = self.name.clone();
-        let text = |value: &str| c_string(value).map_err(DriverError::Connect);
-        let url = text(options.url.expose())?;
-        let base_dir = text(&options.base_dir.display().to_string())?;
-        let application_name = text(&options.application_name)?;
-        let schema = options.search_path.as_deref().map(text).transpose()?;
-        let millis = |d: Option<Duration>| d.map_or(0, |d| d.as_millis().max(1) as u64);
-        let (writes, statement_ms, lock_ms) =
-            (options.writes, millis(options.statement_timeout), millis(options.ddl_lock_timeout));
-        let handle = blocking(move || {
-            let settings = RetortSettings {
-                size: std::mem::size_of::<RetortSettings>() as u32,
-                writes: i32::from(writes),
-                base_dir: base_dir.as_ptr(),
-                application_name: application_name.as_ptr(),
-                statement_timeout_ms: statement_ms,
-                lock_timeout_ms: lock_ms,
-                schema: schema.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
-            };
-            let mut conn: RetortConn = std::ptr::null_mut();
-            let mut error = no_error();
-            let open = table.open.expect("checked at load");
-            // SAFETY: every pointer passed is valid for the call; `conn` and `error`
-            // are out-parameters the plugin fills.
-            let status = unsafe { open(url.as_ptr(), &settings, &mut conn, &mut error) };
-            match status {
-                RETORT_OK if !conn.is_null() => Ok(Handle(conn)),
-                RETORT_OK => Err(DriverError::Connect(format!("plugin {plugin}: open gave no session"))),
-                _ => Err(DriverError::Connect(take_error(table, &mut error, "open failed"))),
-            }
-        })
-        .await??;
-        Ok(Box::new(PluginConn { table, dialect, handle: Some(handle) }))
-    }
-}
+use crate::driver::PluginDialect;
+use crate::object::ObjectText;
 
 /// A plugin's session handle, used by one task at a time.
 #[derive(Clone, Copy)]
-struct Handle(RetortConn);
+pub(crate) struct Handle(pub(crate) RetortConn);
 
 impl Handle {
     /// The raw handle (a method, so that closures capture the `Send` wrapper).
@@ -193,21 +25,31 @@ impl Handle {
     }
 }
 
-// SAFETY: the ABI lets a session be used from any thread, one call at a time;
-// `PluginConn` makes every call through `&mut self`.
+// SAFETY: the ABI lets a session be used from any thread, one call at a time
+// (`PluginConn` makes every call through `&mut self`), and be cancelled from
+// another thread at any time but during `close` (`SharedHandle` keeps them apart).
 unsafe impl Send for Handle {}
 
+/// A session's handle, shared by its connection and its canceller; `None` once
+/// closed. `close` and `cancel` run holding the lock, so they never overlap;
+/// the other calls only copy the handle out.
+type SharedHandle = Arc<Mutex<Option<Handle>>>;
+
 /// One open session of a plugin.
-struct PluginConn {
+pub(crate) struct PluginConn {
     table: &'static RetortPlugin,
     dialect: &'static PluginDialect,
-    /// `None` once closed.
-    handle: Option<Handle>,
+    handle: SharedHandle,
 }
 
 impl PluginConn {
+    /// The session `handle` that `table`'s `open` gave.
+    pub(crate) fn new(table: &'static RetortPlugin, dialect: &'static PluginDialect, handle: Handle) -> PluginConn {
+        PluginConn { table, dialect, handle: Arc::new(Mutex::new(Some(handle))) }
+    }
+
     fn handle(&self) -> Result<Handle, DriverError> {
-        self.handle.ok_or_else(|| DriverError::Other("the plugin session is closed".into()))
+        locked(&self.handle).ok_or_else(|| DriverError::Other("the plugin session is closed".into()))
     }
 
     /// Runs a call that takes the session and an error out-parameter, on the
@@ -349,38 +191,95 @@ impl Connection for PluginConn {
         }
     }
 
-    async fn close(mut self: Box<Self>) -> Result<(), DriverError> {
-        let (table, handle) = (self.table, self.handle.take());
-        if let Some(handle) = handle {
-            // SAFETY: the handle is open and not used again.
-            blocking(move || unsafe { table.close.expect("checked at load")(handle.raw()) }).await?;
+    async fn presence(&mut self, object: &Object) -> Result<Option<Presence>, DriverError> {
+        let Some(presence) = self.table.presence else { return Ok(None) };
+        let object = ObjectText::new(object).map_err(DriverError::Other)?;
+        let state = self
+            .call("presence", move |_, conn, error| {
+                let mut state = RETORT_UNKNOWN;
+                // SAFETY: `object`'s strings live through the call; `state` is an out-parameter.
+                (unsafe { presence(conn, &object.raw(), &mut state, error) }, state)
+            })
+            .await?;
+        match state {
+            RETORT_ABSENT => Ok(Some(Presence::Absent)),
+            RETORT_PRESENT => Ok(Some(Presence::Present)),
+            RETORT_INVALID => Ok(Some(Presence::Invalid)),
+            RETORT_UNKNOWN => Ok(None),
+            other => Err(DriverError::Other(format!("the plugin's presence gave the unknown answer {other}"))),
         }
-        Ok(())
+    }
+
+    fn canceller(&self) -> Option<Arc<dyn Canceller>> {
+        let cancel = self.table.cancel?;
+        Some(Arc::new(PluginCanceller { table: self.table, cancel, handle: self.handle.clone() }))
+    }
+
+    async fn close(self: Box<Self>) -> Result<(), DriverError> {
+        let (table, handle) = (self.table, self.handle.clone());
+        blocking(move || close(table, &handle)).await
     }
 }
 
 impl Drop for PluginConn {
     /// A session dropped without `close` (a failed run) is still given back.
     fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            // SAFETY: the handle is open and not used again.
-            unsafe { self.table.close.expect("checked at load")(handle.raw()) };
-        }
+        close(self.table, &self.handle);
+    }
+}
+
+/// Gives a session back to its plugin, once.
+fn close(table: &RetortPlugin, handle: &SharedHandle) {
+    let mut slot = handle.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(handle) = slot.take() {
+        // SAFETY: the handle is open, not used again, and no cancel runs meanwhile.
+        unsafe { table.close.expect("checked at load")(handle.raw()) };
+    }
+}
+
+/// The handle, if the session is still open.
+fn locked(handle: &SharedHandle) -> Option<Handle> {
+    *handle.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Cancels what a plugin session runs, through its `cancel` entry.
+struct PluginCanceller {
+    table: &'static RetortPlugin,
+    cancel: unsafe extern "C" fn(RetortConn, *mut RetortError) -> i32,
+    handle: SharedHandle,
+}
+
+#[async_trait]
+impl Canceller for PluginCanceller {
+    async fn cancel(&self) -> Result<(), DriverError> {
+        let (table, cancel, handle) = (self.table, self.cancel, self.handle.clone());
+        blocking(move || {
+            let slot = handle.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(open) = *slot else { return Ok(()) };
+            let mut error = no_error();
+            // SAFETY: the session is open and cannot close while `slot` is held; the
+            // ABI lets `cancel` run beside another call on it.
+            match unsafe { cancel(open.raw(), &mut error) } {
+                RETORT_OK => Ok(()),
+                _ => Err(DriverError::Other(take_error(table, &mut error, "cancel"))),
+            }
+        })
+        .await?
     }
 }
 
 /// Runs a blocking plugin call off the async runtime.
-async fn blocking<T: Send + 'static>(run: impl FnOnce() -> T + Send + 'static) -> Result<T, DriverError> {
+pub(crate) async fn blocking<T: Send + 'static>(run: impl FnOnce() -> T + Send + 'static) -> Result<T, DriverError> {
     tokio::task::spawn_blocking(run).await.map_err(|e| DriverError::Other(format!("plugin call did not finish: {e}")))
 }
 
-fn no_error() -> RetortError {
+pub(crate) fn no_error() -> RetortError {
     RetortError { message: std::ptr::null_mut(), code: std::ptr::null_mut() }
 }
 
 /// The error a plugin filled in, as one line (`message (code X)`), its strings
 /// given back to the plugin.
-fn take_error(table: &RetortPlugin, error: &mut RetortError, what: &str) -> String {
+pub(crate) fn take_error(table: &RetortPlugin, error: &mut RetortError, what: &str) -> String {
     let free = table.free_string.expect("checked at load");
     let take = |field: &mut *mut c_char| -> Option<String> {
         let raw = std::mem::replace(field, std::ptr::null_mut());
@@ -422,7 +321,7 @@ fn read_rows(rows: &RetortRows) -> Vec<Vec<Option<String>>> {
 }
 
 /// `text` as a C string; an error for text holding a NUL byte.
-fn c_string(text: &str) -> Result<CString, String> {
+pub(crate) fn c_string(text: &str) -> Result<CString, String> {
     CString::new(text)
         .map_err(|_| format!("`{}` holds a NUL byte, which a plugin cannot be given", text.escape_debug()))
 }

@@ -10,7 +10,9 @@
 //! once. Libraries stay loaded until the process ends.
 
 mod conn;
+mod driver;
 mod load;
+mod object;
 
-pub use conn::PluginDriver;
+pub use driver::PluginDriver;
 pub use load::{LoadError, load};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use retort_plugin_abi::{ABI_MAJOR, ABI_MINOR, ENTRY_SYMBOL, MIN_TABLE_SIZE, RetortPlugin, RetortPluginEntry};
 
-use crate::conn::PluginDriver;
+use crate::driver::PluginDriver;
 
 /// Why a plugin file was refused. Each names the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define RETORT_ABI_MAJOR 1
-#define RETORT_ABI_MINOR 0
+#define RETORT_ABI_MINOR 1
 
 /* Status of every call. */
 #define RETORT_OK 0
@@ -39,6 +39,30 @@
 #define RETORT_LEXER_MYSQL 1u     /* backticks, # comments, DELIMITER */
 #define RETORT_LEXER_SQLITE 2u    /* BEGIN ... END trigger bodies */
 #define RETORT_LEXER_SQLSERVER 3u /* GO batches */
+
+/* presence: kinds of catalog objects (retort_object.kind) */
+#define RETORT_OBJECT_TABLE 0u
+#define RETORT_OBJECT_VIEW 1u
+#define RETORT_OBJECT_INDEX 2u
+#define RETORT_OBJECT_SEQUENCE 3u
+#define RETORT_OBJECT_TYPE 4u       /* a user-defined type */
+#define RETORT_OBJECT_FUNCTION 5u
+#define RETORT_OBJECT_PROCEDURE 6u
+#define RETORT_OBJECT_TRIGGER 7u    /* of retort_object.table */
+#define RETORT_OBJECT_COLUMN 8u     /* of retort_object.table */
+#define RETORT_OBJECT_CONSTRAINT 9u /* of retort_object.table */
+#define RETORT_OBJECT_SCHEMA 10u
+#define RETORT_OBJECT_DATABASE 11u
+
+/* presence: answers */
+#define RETORT_ABSENT 0
+#define RETORT_PRESENT 1
+#define RETORT_INVALID 2  /* present but unusable (an index a failed concurrent build left) */
+#define RETORT_UNKNOWN -1 /* the plugin cannot tell for this kind */
+
+/* retort_name.quoted: which parts were written in quotes (they keep their case) */
+#define RETORT_QUOTED_SCHEMA 1u
+#define RETORT_QUOTED_NAME 2u
 
 /* Why a call failed; the plugin fills it, the host frees both with free_string. */
 typedef struct retort_error {
@@ -63,6 +87,21 @@ typedef struct retort_rows {
     uint32_t columns;
     char **cells;
 } retort_rows;
+
+/* A name as a statement wrote it, without quotes: host-owned, valid during the call. */
+typedef struct retort_name {
+    const char *schema; /* NULL: not qualified */
+    const char *name;   /* NULL: no name (a table that is not known) */
+    uint32_t quoted;    /* RETORT_QUOTED_SCHEMA | RETORT_QUOTED_NAME */
+} retort_name;
+
+/* A catalog object a statement creates or drops: host-owned, valid during the call. */
+typedef struct retort_object {
+    uint32_t size; /* sizeof(retort_object) as the host built it */
+    uint32_t kind; /* RETORT_OBJECT_TABLE, ... */
+    retort_name name;
+    retort_name table; /* columns, constraints; triggers and indexes where named */
+} retort_object;
 
 typedef void *retort_conn;
 
@@ -95,6 +134,13 @@ typedef struct retort_plugin {
     /* 1: statement sql of a non-transactional revision may share a transaction with
        its progress record; 0: it must run in autocommit. Absent: data changes only. */
     int32_t (*shares_transaction)(const char *sql);
+    /* Since 1.1. Asks the server to stop what conn is running now; called from another
+       thread during another call on conn (or none: then it does nothing), never during
+       close. Absent: an interrupted run waits for the running statement. */
+    int32_t (*cancel)(retort_conn conn, retort_error *err);
+    /* Since 1.1. Whether object exists as the session sees it: stores RETORT_PRESENT,
+       RETORT_ABSENT, RETORT_INVALID or RETORT_UNKNOWN. Absent: always unknown. */
+    int32_t (*presence)(retort_conn conn, const retort_object *object, int32_t *state, retort_error *err);
 } retort_plugin;
 
 /* The one symbol a plugin exports. */

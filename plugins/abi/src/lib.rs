@@ -22,7 +22,7 @@ use std::ffi::{c_char, c_void};
 /// The ABI's major version: a plugin of another major is refused.
 pub const ABI_MAJOR: u16 = 1;
 /// The ABI's minor version: entries added at the table's end.
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;
 /// The one symbol a plugin exports, NUL-terminated: a [`RetortPluginEntry`].
 pub const ENTRY_SYMBOL: &[u8] = b"retort_plugin_entry\0";
 
@@ -49,6 +49,39 @@ pub const RETORT_LEXER_MYSQL: u32 = 1;
 pub const RETORT_LEXER_SQLITE: u32 = 2;
 /// `lexer`: SQL Server's (`GO` batches).
 pub const RETORT_LEXER_SQLSERVER: u32 = 3;
+
+/// `presence`: the kinds of catalog objects, [`RetortObject::kind`].
+pub const RETORT_OBJECT_TABLE: u32 = 0;
+pub const RETORT_OBJECT_VIEW: u32 = 1;
+pub const RETORT_OBJECT_INDEX: u32 = 2;
+pub const RETORT_OBJECT_SEQUENCE: u32 = 3;
+/// A user-defined type.
+pub const RETORT_OBJECT_TYPE: u32 = 4;
+pub const RETORT_OBJECT_FUNCTION: u32 = 5;
+pub const RETORT_OBJECT_PROCEDURE: u32 = 6;
+/// A trigger of [`RetortObject::table`].
+pub const RETORT_OBJECT_TRIGGER: u32 = 7;
+/// A column of [`RetortObject::table`].
+pub const RETORT_OBJECT_COLUMN: u32 = 8;
+/// A named constraint of [`RetortObject::table`].
+pub const RETORT_OBJECT_CONSTRAINT: u32 = 9;
+pub const RETORT_OBJECT_SCHEMA: u32 = 10;
+pub const RETORT_OBJECT_DATABASE: u32 = 11;
+
+/// `presence` answers: the object is not in the catalog.
+pub const RETORT_ABSENT: i32 = 0;
+/// `presence`: the object is in the catalog.
+pub const RETORT_PRESENT: i32 = 1;
+/// `presence`: the object is in the catalog but unusable (an index left invalid
+/// by a failed concurrent build).
+pub const RETORT_INVALID: i32 = 2;
+/// `presence`: the plugin cannot tell for this kind of object.
+pub const RETORT_UNKNOWN: i32 = -1;
+
+/// [`RetortName::quoted`]: the schema was written in quotes (keeps its case).
+pub const RETORT_QUOTED_SCHEMA: u32 = 1;
+/// [`RetortName::quoted`]: the name was written in quotes (keeps its case).
+pub const RETORT_QUOTED_NAME: u32 = 2;
 
 /// The function a plugin exports as [`ENTRY_SYMBOL`].
 pub type RetortPluginEntry = unsafe extern "C" fn() -> *const RetortPlugin;
@@ -93,6 +126,35 @@ pub struct RetortRows {
     pub rows: u64,
     pub columns: u32,
     pub cells: *mut *mut c_char,
+}
+
+/// A possibly schema-qualified name as a statement wrote it, without quotes.
+/// Host-owned, valid during the call.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RetortName {
+    /// NULL: not qualified (the session's schema).
+    pub schema: *const c_char,
+    /// NULL: no name (a [`RetortObject::table`] that is not known).
+    pub name: *const c_char,
+    /// [`RETORT_QUOTED_SCHEMA`], [`RETORT_QUOTED_NAME`]: which parts were quoted,
+    /// so that the plugin folds the others as its engine does.
+    pub quoted: u32,
+}
+
+/// A catalog object that a statement of a non-transactional revision creates or
+/// drops, for `presence`. Host-owned, valid during the call.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RetortObject {
+    /// `sizeof(RetortObject)` as the host built it; fields may be added at the end.
+    pub size: u32,
+    /// [`RETORT_OBJECT_TABLE`], ...
+    pub kind: u32,
+    pub name: RetortName,
+    /// The table the object belongs to: always set for columns and constraints,
+    /// set for triggers and indexes where the statement names it.
+    pub table: RetortName,
 }
 
 /// An open session, the plugin's own.
@@ -157,6 +219,19 @@ pub struct RetortPlugin {
     /// transaction together with its progress record (1) or must run in
     /// autocommit (0). Absent: data changes only share one.
     pub shares_transaction: Option<unsafe extern "C" fn(*const c_char) -> i32>,
+    /// Asks the server to stop what the session is running now, so that an
+    /// interrupted run stops promptly. Called from another thread while another
+    /// call on the same session is in progress, or while none is (then it does
+    /// nothing); never at the same time as `close`. Absent: an interrupted run
+    /// waits for the running statement. Since ABI 1.1.
+    pub cancel: Option<unsafe extern "C" fn(RetortConn, *mut RetortError) -> i32>,
+    /// Whether `object` exists in the catalog as the session sees it: stores
+    /// [`RETORT_PRESENT`], [`RETORT_ABSENT`], [`RETORT_INVALID`] or
+    /// [`RETORT_UNKNOWN`]. After a run died while a statement of a
+    /// non-transactional revision ran, the next run asks it to tell whether that
+    /// statement took effect. Absent: always unknown (the user decides with
+    /// `retort resolve`). Since ABI 1.1.
+    pub presence: Option<unsafe extern "C" fn(RetortConn, *const RetortObject, *mut i32, *mut RetortError) -> i32>,
 }
 
 // The table holds pointers to static data and functions: a plugin's table is

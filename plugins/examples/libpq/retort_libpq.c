@@ -3,6 +3,8 @@
  * PostgreSQL through libpq. URLs are `pq://user@host:port/db?...`, handed to
  * libpq as `postgresql://...`. The run lock is a session advisory lock keyed by
  * hashtextextended(name), polled so that a waiting runner holds no snapshot.
+ * An interrupted run's statement is cancelled with PQcancel, and `presence`
+ * reads the catalog as the built-in PostgreSQL driver does.
  *
  * Build: cc -shared -fPIC -O2 -I../../abi/include -I$(pg_config --includedir) \
  *          retort_libpq.c -lpq -o libretort_libpq.so
@@ -58,6 +60,14 @@ static int32_t fail_result(retort_error *err, PGconn *conn, PGresult *res) {
     return out;
 }
 
+/* An open session: the connection, and what cancels its running statement. */
+typedef struct session {
+    PGconn *pg;
+    PGcancel *cancel;
+} session;
+
+static PGconn *pg_of(retort_conn c) { return ((session *)c)->pg; }
+
 static int ok(PGresult *res) {
     ExecStatusType s = PQresultStatus(res);
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY;
@@ -108,18 +118,35 @@ static int32_t pq_open(const char *url, const retort_settings *settings, retort_
         free(path);
         PQfreemem(ident);
     }
+    session *opened = status == RETORT_OK ? malloc(sizeof *opened) : NULL;
+    if (status == RETORT_OK && !opened) status = fail(err, "out of memory", NULL, RETORT_ERROR);
     if (status != RETORT_OK) {
         PQfinish(conn);
         return status;
     }
-    *out = conn;
+    opened->pg = conn;
+    opened->cancel = PQgetCancel(conn);
+    *out = opened;
     return RETORT_OK;
 }
 
-static void pq_close(retort_conn conn) { PQfinish((PGconn *)conn); }
+static void pq_close(retort_conn c) {
+    session *s = c;
+    if (s->cancel) PQfreeCancel(s->cancel);
+    PQfinish(s->pg);
+    free(s);
+}
+
+/* PQcancel is safe beside a call running on the same connection in another thread. */
+static int32_t pq_cancel(retort_conn c, retort_error *err) {
+    session *s = c;
+    char why[256];
+    if (s->cancel && !PQcancel(s->cancel, why, sizeof why)) return fail(err, why, NULL, RETORT_ERROR);
+    return RETORT_OK;
+}
 
 static int32_t pq_execute(retort_conn c, const char *sql, uint64_t *affected, retort_error *err) {
-    PGconn *conn = c;
+    PGconn *conn = pg_of(c);
     PGresult *res = PQexec(conn, sql);
     if (!ok(res)) return fail_result(err, conn, res);
     const char *tuples = PQcmdTuples(res);
@@ -142,7 +169,7 @@ static int32_t rows_of(PGresult *res, retort_rows *rows, retort_error *err) {
 }
 
 static int32_t pq_query(retort_conn c, const char *sql, retort_rows *rows, retort_error *err) {
-    PGconn *conn = c;
+    PGconn *conn = pg_of(c);
     PGresult *res = PQexec(conn, sql);
     if (!ok(res)) return fail_result(err, conn, res);
     int32_t status = rows_of(res, rows, err);
@@ -171,7 +198,7 @@ static int32_t pq_table_exists(retort_conn c, const char *schema, const char *na
                                retort_error *err) {
     const char *params[] = {schema, name};
     char value[8];
-    int32_t status = scalar(c,
+    int32_t status = scalar(pg_of(c),
                             "SELECT count(*) FROM pg_catalog.pg_tables "
                             "WHERE schemaname = coalesce($1, current_schema()) AND tablename = $2",
                             2, params, value, sizeof value, err);
@@ -187,7 +214,7 @@ static int32_t pq_lock(retort_conn c, const char *name, uint64_t timeout_ms, ret
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         char got[8];
-        int32_t status = scalar(c, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", 1, params, got,
+        int32_t status = scalar(pg_of(c), "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", 1, params, got,
                                 sizeof got, err);
         if (status != RETORT_OK) return status;
         if (strcmp(got, "t") == 0) return RETORT_OK;
@@ -203,7 +230,7 @@ static int32_t pq_lock(retort_conn c, const char *name, uint64_t timeout_ms, ret
 static int32_t pq_unlock(retort_conn c, const char *name, retort_error *err) {
     const char *params[] = {name};
     char done[8];
-    return scalar(c, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, params, done, sizeof done, err);
+    return scalar(pg_of(c), "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, params, done, sizeof done, err);
 }
 
 /* Whether `word` stands in `sql` as a whole word, case-insensitively. */
@@ -228,6 +255,99 @@ static int32_t pq_shares_transaction(const char *sql) {
     for (const char *const *w = refused; *w; w++)
         if (has_word(sql, *w)) return 0;
     return 1;
+}
+
+/* A name part folded as PostgreSQL folds: unquoted to lower case. NULL stays NULL. */
+static char *folded(const char *text, int quoted) {
+    if (!text) return NULL;
+    char *out = copy(text);
+    if (out && !quoted)
+        for (char *p = out; *p; p++) *p = (char)tolower((unsigned char)*p);
+    return out;
+}
+
+/* `"schema"."name"` for to_regclass and to_regtype, from folded parts. */
+static char *regname(PGconn *conn, const char *schema, const char *name) {
+    char *n = PQescapeIdentifier(conn, name, strlen(name));
+    char *s = schema ? PQescapeIdentifier(conn, schema, strlen(schema)) : NULL;
+    char *out = NULL;
+    if (n && (s || !schema)) {
+        size_t len = strlen(n) + (s ? strlen(s) + 1 : 0) + 1;
+        out = malloc(len);
+        if (out) snprintf(out, len, "%s%s%s", s ? s : "", s ? "." : "", n);
+    }
+    PQfreemem(n);
+    PQfreemem(s);
+    return out;
+}
+
+/* One catalog question per kind, answering t (present), i (invalid), or f, NULL
+   or no row (absent). Parameters: $1 the object's regname, $2 its folded name,
+   $3 its folded schema (NULL: the search path), $4 its table's regname. */
+static const char *const PRESENCE_SQL[] = {
+    [RETORT_OBJECT_TABLE] = "SELECT relkind IN ('r', 'p', 'f') FROM pg_class WHERE oid = to_regclass($1)",
+    [RETORT_OBJECT_VIEW] = "SELECT relkind IN ('v', 'm') FROM pg_class WHERE oid = to_regclass($1)",
+    [RETORT_OBJECT_SEQUENCE] = "SELECT relkind = 'S' FROM pg_class WHERE oid = to_regclass($1)",
+    [RETORT_OBJECT_INDEX] = "SELECT CASE WHEN i.indisvalid THEN 't' ELSE 'i' END FROM pg_class c "
+                            "JOIN pg_index i ON i.indexrelid = c.oid WHERE c.oid = to_regclass($1)",
+    [RETORT_OBJECT_TYPE] = "SELECT EXISTS (SELECT 1 FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid "
+                           "WHERE t.oid = to_regtype($1) AND (t.typrelid = 0 OR c.relkind = 'c'))",
+    [RETORT_OBJECT_FUNCTION] = "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                               "WHERE p.proname = $2 AND p.prokind IN ('f', 'a', 'w') AND CASE WHEN $3 IS NULL "
+                               "THEN n.nspname = ANY(current_schemas(false)) ELSE n.nspname = $3 END)",
+    [RETORT_OBJECT_PROCEDURE] = "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                                "WHERE p.proname = $2 AND p.prokind = 'p' AND CASE WHEN $3 IS NULL "
+                                "THEN n.nspname = ANY(current_schemas(false)) ELSE n.nspname = $3 END)",
+    [RETORT_OBJECT_TRIGGER] = "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($4) "
+                              "AND tgname = $2 AND NOT tgisinternal)",
+    [RETORT_OBJECT_COLUMN] = "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($4) "
+                             "AND attname = $2 AND attnum > 0 AND NOT attisdropped)",
+    [RETORT_OBJECT_CONSTRAINT] = "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($4) "
+                                 "AND conname = $2)",
+    [RETORT_OBJECT_SCHEMA] = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $2)",
+    [RETORT_OBJECT_DATABASE] = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $2)",
+};
+
+static int32_t pq_presence(retort_conn c, const retort_object *object, int32_t *state, retort_error *err) {
+    PGconn *conn = pg_of(c);
+    const retort_name *name = &object->name, *table = object->table.name ? &object->table : NULL;
+    int of_table = object->kind == RETORT_OBJECT_TRIGGER || object->kind == RETORT_OBJECT_COLUMN ||
+                   object->kind == RETORT_OBJECT_CONSTRAINT;
+    *state = RETORT_UNKNOWN;
+    if (object->kind > RETORT_OBJECT_DATABASE || !name->name || (of_table && !table)) return RETORT_OK;
+    /* An index lives in its table's schema. */
+    const retort_name *home = (object->kind == RETORT_OBJECT_INDEX && !name->schema && table) ? table : name;
+    char *schema = folded(home->schema, home->quoted & RETORT_QUOTED_SCHEMA);
+    char *own_schema = folded(name->schema, name->quoted & RETORT_QUOTED_SCHEMA);
+    char *bare = folded(name->name, name->quoted & RETORT_QUOTED_NAME);
+    char *table_schema = table ? folded(table->schema, table->quoted & RETORT_QUOTED_SCHEMA) : NULL;
+    char *table_name = table ? folded(table->name, table->quoted & RETORT_QUOTED_NAME) : NULL;
+    char *reg = bare ? regname(conn, schema, bare) : NULL;
+    char *table_reg = table_name ? regname(conn, table_schema, table_name) : NULL;
+    int32_t status;
+    if (!reg || (table && !table_reg)) {
+        status = fail(err, "out of memory", NULL, RETORT_ERROR);
+    } else {
+        const Oid text[] = {25, 25, 25, 25};
+        const char *params[] = {reg, bare, own_schema, table_reg};
+        PGresult *res = PQexecParams(conn, PRESENCE_SQL[object->kind], 4, text, params, NULL, NULL, 0);
+        if (!ok(res)) {
+            status = fail_result(err, conn, res);
+        } else {
+            const char *answer = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "f";
+            *state = strcmp(answer, "t") == 0 ? RETORT_PRESENT : strcmp(answer, "i") == 0 ? RETORT_INVALID : RETORT_ABSENT;
+            PQclear(res);
+            status = RETORT_OK;
+        }
+    }
+    free(schema);
+    free(own_schema);
+    free(bare);
+    free(table_schema);
+    free(table_name);
+    free(reg);
+    free(table_reg);
+    return status;
 }
 
 static const retort_plugin PLUGIN = {
@@ -259,6 +379,8 @@ static const retort_plugin PLUGIN = {
     .lock = pq_lock,
     .unlock = pq_unlock,
     .shares_transaction = pq_shares_transaction,
+    .cancel = pq_cancel,
+    .presence = pq_presence,
 };
 
 const retort_plugin *retort_plugin_entry(void) { return &PLUGIN; }

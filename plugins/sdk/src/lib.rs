@@ -8,6 +8,7 @@
 //! are freed by the SDK, and sessions are boxed behind the handle. A vendor's
 //! crate needs no `unsafe`. `docs/plugins.md` walks through a whole plugin.
 
+use std::cell::UnsafeCell;
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -77,6 +78,78 @@ pub trait Session: Send + 'static {
     fn unlock(&mut self, _name: &str) -> Result<(), Error> {
         Ok(())
     }
+    /// Whether `object` exists in the catalog as this session sees it; `None`
+    /// when this engine cannot tell for its kind. After a run died while a
+    /// statement of a non-transactional revision ran, the next run asks it
+    /// whether that statement took effect. The default: cannot tell.
+    fn presence(&mut self, _object: &Object) -> Result<Option<Presence>, Error> {
+        Ok(None)
+    }
+    /// A function that asks the engine to stop what this session runs, called
+    /// from another thread while a call of this session is in progress (or none
+    /// is), so that an interrupted run stops promptly. Asked for once, right
+    /// after `open`. The default: none (an interrupted run waits).
+    fn canceller(&self) -> Option<Cancel> {
+        None
+    }
+}
+
+/// Stops what a session runs; see [`Session::canceller`].
+pub type Cancel = Box<dyn Fn() -> Result<(), Error> + Send + Sync>;
+
+/// The kinds of catalog objects [`Session::presence`] is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Table,
+    View,
+    Index,
+    Sequence,
+    /// A user-defined type.
+    Type,
+    Function,
+    Procedure,
+    /// A trigger of [`Object::table`].
+    Trigger,
+    /// A column of [`Object::table`].
+    Column,
+    /// A named constraint of [`Object::table`].
+    Constraint,
+    Schema,
+    Database,
+}
+
+/// An identifier as the statement wrote it, without quotes; a quoted one keeps
+/// its case, an unquoted one folds as the engine folds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub text: String,
+    pub quoted: bool,
+}
+
+/// A possibly schema-qualified name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name {
+    pub schema: Option<Ident>,
+    pub name: Ident,
+}
+
+/// A catalog object a statement creates or drops.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub kind: ObjectKind,
+    pub name: Name,
+    /// The table it belongs to: always set for columns and constraints, set for
+    /// triggers and indexes where the statement names it.
+    pub table: Option<Name>,
+}
+
+/// Whether a catalog object exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    Present,
+    /// Present but unusable (an index a failed concurrent build left behind).
+    Invalid,
 }
 
 /// How to open a session.
@@ -176,198 +249,16 @@ pub fn table<P: Plugin>() -> RetortPlugin {
         lock: if P::RUN_LOCK { Some(entry::lock::<P>) } else { None },
         unlock: if P::RUN_LOCK { Some(entry::unlock::<P>) } else { None },
         shares_transaction: P::SHARES_TRANSACTION.map(|_| entry::shares_transaction::<P> as _),
+        cancel: Some(entry::cancel::<P>),
+        presence: Some(entry::presence::<P>),
     }
 }
 
-/// The `extern "C"` entry points: the only unsafe code, all of it here.
-mod entry {
-    use super::*;
-
-    /// Runs `call`, turning an error or a panic into a status and `err`.
-    fn guarded(err: *mut RetortError, call: impl FnOnce() -> Result<i32, Error>) -> i32 {
-        let failed = match catch_unwind(AssertUnwindSafe(call)) {
-            Ok(Ok(status)) => return status,
-            Ok(Err(error)) => error,
-            Err(panic) => {
-                let text = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".into());
-                Error::new(format!("the plugin panicked: {text}"))
-            }
-        };
-        if !err.is_null() {
-            // SAFETY: the host passes a valid out-parameter (or NULL, checked).
-            unsafe {
-                (*err).message = owned(&failed.message);
-                (*err).code = failed.code.as_deref().map_or(std::ptr::null_mut(), owned);
-            }
-        }
-        if failed.lock_not_available { RETORT_LOCK_NOT_AVAILABLE } else { RETORT_ERROR }
-    }
-
-    /// `text` as a string retort frees with `free_string`.
-    fn owned(text: &str) -> *mut c_char {
-        CString::new(text.replace('\0', " ")).map_or(std::ptr::null_mut(), CString::into_raw)
-    }
-
-    /// A host string, valid during the call.
-    unsafe fn text<'a>(ptr: *const c_char) -> Result<Option<&'a str>, Error> {
-        if ptr.is_null() {
-            return Ok(None);
-        }
-        // SAFETY: the host passes NUL-terminated strings valid during the call.
-        let text = unsafe { CStr::from_ptr(ptr) };
-        text.to_str().map(Some).map_err(|_| Error::new("retort passed text that is not UTF-8"))
-    }
-
-    /// The session behind a handle.
-    unsafe fn session<'a, P: Plugin>(conn: RetortConn) -> &'a mut P::Session {
-        // SAFETY: handles come from `open` below and are used one call at a time.
-        unsafe { &mut *conn.cast::<P::Session>() }
-    }
-
-    fn millis(ms: u64) -> Option<Duration> {
-        (ms > 0).then(|| Duration::from_millis(ms))
-    }
-
-    pub unsafe extern "C" fn open<P: Plugin>(
-        url: *const c_char,
-        settings: *const RetortSettings,
-        conn: *mut RetortConn,
-        err: *mut RetortError,
-    ) -> i32 {
-        guarded(err, || {
-            // SAFETY: the host passes a valid URL and settings for the call.
-            let url = unsafe { text(url) }?.unwrap_or_default();
-            let raw = unsafe { &*settings };
-            let settings = Settings {
-                writes: raw.writes != 0,
-                base_dir: PathBuf::from(unsafe { text(raw.base_dir) }?.unwrap_or_default()),
-                application_name: unsafe { text(raw.application_name) }?.unwrap_or_default().to_string(),
-                statement_timeout: millis(raw.statement_timeout_ms),
-                lock_timeout: millis(raw.lock_timeout_ms),
-                schema: unsafe { text(raw.schema) }?.map(String::from),
-            };
-            let session = P::open(url, &settings)?;
-            // SAFETY: `conn` is the host's out-parameter.
-            unsafe { *conn = Box::into_raw(Box::new(session)).cast::<c_void>() };
-            Ok(RETORT_OK)
-        })
-    }
-
-    pub unsafe extern "C" fn close<P: Plugin>(conn: RetortConn) {
-        // SAFETY: the handle came from `open` and is not used again; a panic in
-        // the session's drop must not cross the boundary.
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(conn.cast::<P::Session>()) })));
-    }
-
-    pub unsafe extern "C" fn execute<P: Plugin>(
-        conn: RetortConn,
-        sql: *const c_char,
-        affected: *mut u64,
-        err: *mut RetortError,
-    ) -> i32 {
-        guarded(err, || {
-            // SAFETY: a live handle and the host's strings and out-parameter.
-            let sql = unsafe { text(sql) }?.unwrap_or_default();
-            let rows = unsafe { session::<P>(conn) }.execute(sql)?;
-            unsafe { *affected = rows };
-            Ok(RETORT_OK)
-        })
-    }
-
-    pub unsafe extern "C" fn query<P: Plugin>(
-        conn: RetortConn,
-        sql: *const c_char,
-        rows: *mut RetortRows,
-        err: *mut RetortError,
-    ) -> i32 {
-        guarded(err, || {
-            // SAFETY: a live handle and the host's strings and out-parameter.
-            let sql = unsafe { text(sql) }?.unwrap_or_default();
-            let found = unsafe { session::<P>(conn) }.query(sql)?;
-            let columns = found.first().map_or(0, Vec::len);
-            if found.iter().any(|row| row.len() != columns) {
-                return Err(Error::new("the plugin returned rows of different lengths"));
-            }
-            let cells: Vec<*mut c_char> =
-                found.iter().flatten().map(|cell| cell.as_deref().map_or(std::ptr::null_mut(), owned)).collect();
-            let cells = Box::leak(cells.into_boxed_slice());
-            unsafe {
-                *rows = RetortRows { rows: found.len() as u64, columns: columns as u32, cells: cells.as_mut_ptr() };
-            }
-            Ok(RETORT_OK)
-        })
-    }
-
-    pub unsafe extern "C" fn free_rows(rows: *mut RetortRows) {
-        // SAFETY: the rows came from `query` above, whose cells are a leaked boxed
-        // slice of `rows * columns` owned strings.
-        unsafe {
-            let rows = &mut *rows;
-            let len = (rows.rows * u64::from(rows.columns)) as usize;
-            let cells = Box::from_raw(std::ptr::slice_from_raw_parts_mut(rows.cells, len));
-            for cell in cells.iter().filter(|c| !c.is_null()) {
-                drop(CString::from_raw(*cell));
-            }
-            rows.cells = std::ptr::null_mut();
-        }
-    }
-
-    pub unsafe extern "C" fn table_exists<P: Plugin>(
-        conn: RetortConn,
-        schema: *const c_char,
-        name: *const c_char,
-        exists: *mut i32,
-        err: *mut RetortError,
-    ) -> i32 {
-        guarded(err, || {
-            // SAFETY: a live handle and the host's strings and out-parameter.
-            let (schema, name) = unsafe { (text(schema)?, text(name)?.unwrap_or_default()) };
-            let found = unsafe { session::<P>(conn) }.table_exists(schema, name)?;
-            unsafe { *exists = i32::from(found) };
-            Ok(RETORT_OK)
-        })
-    }
-
-    pub unsafe extern "C" fn free_string(text: *mut c_char) {
-        if !text.is_null() {
-            // SAFETY: every string handed out comes from `owned`.
-            drop(unsafe { CString::from_raw(text) });
-        }
-    }
-
-    pub unsafe extern "C" fn lock<P: Plugin>(
-        conn: RetortConn,
-        name: *const c_char,
-        timeout_ms: u64,
-        err: *mut RetortError,
-    ) -> i32 {
-        guarded(err, || {
-            // SAFETY: a live handle and the host's string.
-            let name = unsafe { text(name) }?.unwrap_or_default();
-            let got = unsafe { session::<P>(conn) }.lock(name, Duration::from_millis(timeout_ms))?;
-            Ok(if got { RETORT_OK } else { RETORT_LOCK_TIMEOUT })
-        })
-    }
-
-    pub unsafe extern "C" fn shares_transaction<P: Plugin>(sql: *const c_char) -> i32 {
-        let shares = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the host passes a NUL-terminated statement valid during the call.
-            let sql = unsafe { text(sql) }.ok().flatten().unwrap_or_default();
-            P::SHARES_TRANSACTION.is_some_and(|shares| shares(sql))
-        }));
-        i32::from(shares.unwrap_or(false))
-    }
-
-    pub unsafe extern "C" fn unlock<P: Plugin>(conn: RetortConn, name: *const c_char, err: *mut RetortError) -> i32 {
-        guarded(err, || {
-            // SAFETY: a live handle and the host's string.
-            let name = unsafe { text(name) }?.unwrap_or_default();
-            unsafe { session::<P>(conn) }.unlock(name)?;
-            Ok(RETORT_OK)
-        })
-    }
+/// What a handle points to: the session, used one call at a time, and its
+/// canceller, used from any thread beside those calls.
+struct Slot<S> {
+    session: UnsafeCell<S>,
+    canceller: Option<Cancel>,
 }
+
+mod entry;
