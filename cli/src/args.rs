@@ -87,6 +87,8 @@ pub enum Command {
     Current(CurrentArgs),
     /// For every target: current heads, script heads and pending revisions.
     Status,
+    /// Find branching and deployment mistakes in the histories (for CI; reads files only).
+    Check,
     /// Upgrade to a later revision.
     Upgrade(RunArgs),
     /// Revert to an earlier revision.

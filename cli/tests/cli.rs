@@ -80,7 +80,7 @@ fn init_upgrade_history_current_downgrade() {
     let first = history.lines().next().expect("a line");
     assert_eq!(
         first,
-        "2c6a8e0b4d17, c5d7e9f1a2b4 -> 9d2e4f6a8b0c (billing) (head) (mergepoint), merge billing and sessions"
+        "2c6a8e0b4d17, c5d7e9f1a2b4 -> 9d2e4f6a8b0c (billing, sessions) (head) (mergepoint), merge billing and sessions"
     );
     assert!(history.ends_with("<base> -> 3f1a9c2b7d10 (branchpoint), create accounts\n"), "{history}");
 

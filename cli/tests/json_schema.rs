@@ -94,6 +94,13 @@ fn every_output_matches_the_schema() {
         "written_document",
     );
     assert_valid(&with(&["merge", "heads", "-m", "join", "-d", "main"], &json), "written_document");
+    let check = with(&["check"], &json);
+    assert!(
+        String::from_utf8_lossy(&check.stdout).contains("\"findings\":[{"),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert_valid(&check, "check_document");
 
     for bad in [
         &["upgrade", "nosuch"][..],

@@ -434,11 +434,13 @@ fn read_names(path: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Two targets writing one version table in one database would corrupt each other:
-/// refuses that, naming both. Run again after fleets are expanded.
+/// refuses that, naming both. Run again after fleets are expanded. One database
+/// is one SQLite file, or one server address and database name whatever the user,
+/// password or query options of the URLs.
 pub fn check_shared_version_tables(targets: &[Database]) -> Result<(), ConfigError> {
-    let mut seen: std::collections::HashMap<(&str, Option<&str>, &str), &str> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<(String, Option<&str>, &str), &str> = std::collections::HashMap::new();
     for t in targets {
-        let key = (t.connection.url.expose(), t.version_table.schema.as_deref(), t.version_table.name.as_str());
+        let key = (database_identity(t), t.version_table.schema.as_deref(), t.version_table.name.as_str());
         if let Some(other) = seen.insert(key, &t.name) {
             return Err(ConfigError::Invalid(format!(
                 "`{other}` and `{}` share the version table `{}` in one database; give one of them its own `version_table`",
@@ -447,6 +449,23 @@ pub fn check_shared_version_tables(targets: &[Database]) -> Result<(), ConfigErr
         }
     }
     Ok(())
+}
+
+/// Which database a target's URL reaches, as comparable text.
+fn database_identity(db: &Database) -> String {
+    let url = &db.connection.url;
+    if let Some(path) = url.sqlite_path(&db.connection.base_dir) {
+        return format!("sqlite:{}", path.display());
+    }
+    let family = match url.scheme() {
+        "postgres" | "postgresql" | "pq" => "postgres",
+        "mysql" | "mariadb" => "mysql",
+        other => other,
+    };
+    match (url.authority(), url.database()) {
+        (Some(authority), Some(database)) => format!("{family}://{authority}/{database}"),
+        _ => url.expose().to_string(),
+    }
 }
 
 /// Parses `10s`, `500ms`, `2m`, `1h`, or a bare number of seconds.

@@ -102,6 +102,7 @@ pub fn new_revision(graph: &Graph, request: &NewRevision, path_dir: &Path) -> Re
         message: request.message.clone(),
         create_date: Some(now_utc()),
         transactional: request.transactional,
+        allow: Vec::new(),
         body: Body::Sql { up: String::new(), down: String::new(), up_line: 0, down_line: 0 },
     };
     let mut all = graph.revisions().to_vec();

@@ -29,6 +29,8 @@ pub struct Revision {
     pub create_date: Option<String>,
     /// Whether the body and its version-row change commit together (default true).
     pub transactional: bool,
+    /// `retort check` rules this revision silences (`Allow:` in a `.sql` header).
+    pub allow: Vec<String>,
     /// The file it was read from.
     pub path: PathBuf,
     /// What runs.

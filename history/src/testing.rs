@@ -19,6 +19,7 @@ pub fn revs(specs: &[&str]) -> Vec<Revision> {
                 message: String::new(),
                 create_date: None,
                 transactional: true,
+                allow: Vec::new(),
                 path: format!("{id}.sql").into(),
                 body: Body::Sql { up: String::new(), down: String::new(), up_line: 0, down_line: 0 },
             };

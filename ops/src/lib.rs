@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod authoring;
+pub mod check;
 pub mod convert;
 pub mod drivers;
 pub mod error;

@@ -47,14 +47,9 @@ impl DatabaseUrl {
         Some(rest.split_once('?').map_or(rest, |(before, _)| before))
     }
 
-    /// The host (without port or brackets), for server URLs.
-    pub fn host(&self) -> Option<&str> {
-        let authority = self.hierarchy()?.split('/').next()?;
-        let host = match authority.strip_prefix('[') {
-            Some(bracketed) => bracketed.split(']').next()?,
-            None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
-        };
-        Some(host).filter(|h| !h.is_empty())
+    /// `host:port` (or `host`), without user info, for server URLs.
+    pub fn authority(&self) -> Option<&str> {
+        self.hierarchy()?.split('/').next().filter(|a| !a.is_empty())
     }
 
     /// The database named in the path, percent-decoded, for server URLs.
@@ -115,13 +110,13 @@ mod tests {
     fn parts_of_server_urls() {
         let url = DatabaseUrl::new("postgres://app:p%40ss/w@db.example:5433/tenant%5Fa?password=x&sslmode=require");
         assert_eq!(url.scheme(), "postgres");
-        assert_eq!(url.host(), Some("db.example"));
+        assert_eq!(url.authority(), Some("db.example:5433"));
         assert_eq!(url.database().as_deref(), Some("tenant_a"));
         let v6 = DatabaseUrl::new("mysql://root@[::1]:3306/test");
-        assert_eq!((v6.host(), v6.database().as_deref()), (Some("::1"), Some("test")));
+        assert_eq!((v6.authority(), v6.database().as_deref()), (Some("[::1]:3306"), Some("test")));
         assert_eq!(DatabaseUrl::new("postgres://db").database(), None);
         assert_eq!(DatabaseUrl::new("").scheme(), "");
-        assert_eq!(DatabaseUrl::new("nonsense").host(), None);
+        assert_eq!(DatabaseUrl::new("nonsense").authority(), None);
     }
 
     #[test]

@@ -59,7 +59,7 @@ const EXAMPLES: &[Example] = &[
         "migrations/default/versions/c5d7e9f1a2b4_add_sessions.sql",
         "c5d7e9f1a2b4",
         "3f1a9c2b7d10",
-        "",
+        "-- Branch Labels: sessions\n",
         "add sessions",
         "CREATE TABLE sessions (\n    token TEXT PRIMARY KEY,\n    account_id INTEGER NOT NULL REFERENCES accounts (id)\n);",
         "DROP TABLE sessions;",

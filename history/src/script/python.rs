@@ -52,6 +52,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
         message,
         create_date,
         transactional: true,
+        allow: Vec::new(),
         path: path.to_path_buf(),
         body: Body::Python,
     }))

@@ -57,6 +57,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
         message: header.message.join("\n").trim().to_string(),
         create_date: header.create_date,
         transactional: header.transactional,
+        allow: header.allow,
         path: path.to_path_buf(),
         body: Body::Sql { up, down, up_line: index + up_line, down_line: index + down_line },
     })
@@ -70,6 +71,7 @@ struct Header {
     depends_on: Vec<String>,
     create_date: Option<String>,
     transactional: bool,
+    allow: Vec<String>,
     seen_field: bool,
     /// Fields given so far: each may be given once.
     given: Vec<String>,
@@ -85,6 +87,7 @@ impl Default for Header {
             depends_on: Vec::new(),
             create_date: None,
             transactional: true,
+            allow: Vec::new(),
             seen_field: false,
             given: Vec::new(),
         }
@@ -117,6 +120,7 @@ impl Header {
             "depends on" => self.depends_on = distinct(value, "Depends On")?,
             "create date" => self.create_date = Some(value.to_string()),
             "transactional" => self.transactional = boolean(value)?,
+            "allow" => self.allow = distinct(value, "Allow")?,
             other => return Err(format!("unknown header field `{other}`")),
         }
         Ok(())
@@ -126,7 +130,10 @@ impl Header {
 /// Whether `name` (lower case) is a header field; other `Word: text` lines before
 /// the first field belong to the message.
 fn is_field(name: &str) -> bool {
-    matches!(name, "revision id" | "revises" | "branch labels" | "depends on" | "create date" | "transactional")
+    matches!(
+        name,
+        "revision id" | "revises" | "branch labels" | "depends on" | "create date" | "transactional" | "allow"
+    )
 }
 
 /// The text of a `--` comment line, without the dashes and one leading space.

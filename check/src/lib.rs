@@ -1,0 +1,48 @@
+//! retort-check: the rules `retort check` applies to a history, read from its
+//! files alone (nothing is connected, nothing written).
+//!
+//! Each rule has a name, a severity and a fix. Errors are mistakes that break a
+//! deploy (heads that were never merged, a statement the database refuses inside
+//! the transaction its revision runs in); warnings are risks worth a second look
+//! (an unlabelled branch, a revision that cannot be downgraded, a statement that
+//! breaks or locks a live application). A `.sql` revision silences rules by
+//! naming them in its header: `-- Allow: drop-column, rename-column`.
+//! `docs/check.md` lists every rule.
+
+mod graph_rules;
+mod rules;
+mod statement_rules;
+
+use std::path::PathBuf;
+
+use retort_engine::split::Flavor;
+use retort_history::graph::Graph;
+
+pub use rules::{Rule, Severity};
+
+/// One thing `retort check` found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub rule: Rule,
+    pub severity: Severity,
+    /// The file it is in: a revision file, or the config file.
+    pub file: PathBuf,
+    /// The 1-based line it is on.
+    pub line: usize,
+    /// The revision it concerns, where it concerns one.
+    pub revision: Option<String>,
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+/// Every finding in `graph`'s revisions, for targets of `flavor`, except those
+/// their revisions silence; in file order.
+pub fn check_history(graph: &Graph, flavor: Flavor) -> Vec<Finding> {
+    let mut found = graph_rules::check(graph);
+    found.extend(statement_rules::check(graph, flavor));
+    let mut found = rules::apply_allow(graph, found);
+    found.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
+    found.dedup();
+    found
+}

@@ -1,0 +1,113 @@
+//! The rules, their names and severities, and how a revision silences one.
+
+use std::path::Path;
+
+use retort_history::graph::Graph;
+
+use crate::Finding;
+
+/// How bad a finding is: errors make `retort check` fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A rule of `retort check`; its [`Rule::name`] is what findings show and what
+/// an `Allow:` header names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    /// Several heads grow from one base and were never merged.
+    UnmergedHeads,
+    /// A transactional revision holds a statement its database refuses inside a
+    /// transaction.
+    NeedsAutocommit,
+    /// A branch starts without a branch label.
+    UnlabelledBranch,
+    /// A `.sql` revision's downgrade section is empty.
+    NoDowngrade,
+    DropColumn,
+    RenameColumn,
+    SetNotNull,
+    VolatileDefault,
+    IndexNotConcurrent,
+    /// An `Allow:` header names no rule.
+    UnknownRule,
+}
+
+impl Rule {
+    /// The rules a revision may silence.
+    pub const ALL: [Rule; 9] = [
+        Rule::UnmergedHeads,
+        Rule::NeedsAutocommit,
+        Rule::UnlabelledBranch,
+        Rule::NoDowngrade,
+        Rule::DropColumn,
+        Rule::RenameColumn,
+        Rule::SetNotNull,
+        Rule::VolatileDefault,
+        Rule::IndexNotConcurrent,
+    ];
+
+    /// The rule's name, e.g. `drop-column`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::UnmergedHeads => "unmerged-heads",
+            Rule::NeedsAutocommit => "needs-autocommit",
+            Rule::UnlabelledBranch => "unlabelled-branch",
+            Rule::NoDowngrade => "no-downgrade",
+            Rule::DropColumn => "drop-column",
+            Rule::RenameColumn => "rename-column",
+            Rule::SetNotNull => "set-not-null",
+            Rule::VolatileDefault => "volatile-default",
+            Rule::IndexNotConcurrent => "index-not-concurrent",
+            Rule::UnknownRule => "unknown-rule",
+        }
+    }
+
+    /// How bad its findings are.
+    pub fn severity(self) -> Severity {
+        match self {
+            Rule::UnmergedHeads | Rule::NeedsAutocommit | Rule::UnknownRule => Severity::Error,
+            _ => Severity::Warning,
+        }
+    }
+
+    /// A finding of this rule at `file:line`.
+    pub fn finding(self, file: &Path, line: usize, revision: Option<&str>, message: String, fix: String) -> Finding {
+        Finding {
+            rule: self,
+            severity: self.severity(),
+            file: file.to_path_buf(),
+            line,
+            revision: revision.map(String::from),
+            message,
+            fix,
+        }
+    }
+}
+
+/// Drops the findings a revision's `Allow:` header silences, and adds an error for
+/// each rule name there that is no rule (a typo must not silence nothing quietly).
+pub(crate) fn apply_allow(graph: &Graph, found: Vec<Finding>) -> Vec<Finding> {
+    let allows = |id: &str, rule: Rule| {
+        graph.index_of(id).is_some_and(|i| graph.revision(i).allow.iter().any(|a| a == rule.name()))
+    };
+    let mut kept: Vec<Finding> =
+        found.into_iter().filter(|f| !f.revision.as_deref().is_some_and(|id| allows(id, f.rule))).collect();
+    for rev in graph.revisions() {
+        for name in rev.allow.iter().filter(|name| !Rule::ALL.iter().any(|r| r.name() == name.as_str())) {
+            let known: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+            kept.push(Rule::UnknownRule.finding(
+                &rev.path,
+                1,
+                Some(&rev.id),
+                format!("`Allow:` names `{name}`, which is no rule of retort check"),
+                format!("use one of: {}", known.join(", ")),
+            ));
+        }
+    }
+    kept
+}

@@ -1,0 +1,140 @@
+//! Rules about the statements of each revision, in its target's dialect:
+//! statements the database refuses inside the transaction their revision runs in
+//! (errors), and statements that break or lock a live application (warnings).
+
+use std::collections::HashSet;
+
+use retort_engine::split::{Flavor, Statement, split};
+use retort_engine::statement::{self, Change, Effect, Hazard, ObjectKind};
+use retort_history::graph::Graph;
+use retort_history::plan::Direction;
+use retort_history::revision::Revision;
+
+use crate::{Finding, Rule};
+
+/// The PostgreSQL version the autocommit rule assumes: every version still
+/// supported accepts `ALTER TYPE … ADD VALUE` inside a transaction.
+const POSTGRES_VERSION: u32 = 130000;
+
+pub(crate) fn check(graph: &Graph, flavor: Flavor) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for rev in graph.revisions() {
+        for direction in [Direction::Up, Direction::Down] {
+            let Some((body, first_line)) = rev.sql_body(direction) else { continue };
+            let statements = split(body, flavor);
+            let line = |s: &Statement| first_line.max(1) + s.line - 1;
+            if rev.transactional {
+                for s in statements.iter().filter(|s| needs_autocommit(&s.sql, flavor)) {
+                    found.push(autocommit_finding(rev, direction, line(s), &s.sql));
+                }
+            }
+            if direction == Direction::Up {
+                found.extend(hazard_findings(rev, &statements, flavor, line));
+            }
+        }
+    }
+    found
+}
+
+/// Whether the database refuses `sql` inside a transaction.
+fn needs_autocommit(sql: &str, flavor: Flavor) -> bool {
+    match flavor {
+        Flavor::Postgres => statement::postgres_needs_autocommit(sql, POSTGRES_VERSION),
+        Flavor::Sqlite => statement::sqlite_needs_autocommit(sql),
+        Flavor::MySql | Flavor::SqlServer => false,
+    }
+}
+
+fn autocommit_finding(rev: &Revision, direction: Direction, line: usize, sql: &str) -> Finding {
+    let section = if direction == Direction::Up { "upgrade" } else { "downgrade" };
+    Rule::NeedsAutocommit.finding(
+        &rev.path,
+        line,
+        Some(&rev.id),
+        format!("`{}` cannot run inside a transaction, and revision {} runs its {section} in one", shown(sql), rev.id),
+        "add `-- Transactional: false` to its header, or move the statement to a revision of its own that has it"
+            .into(),
+    )
+}
+
+/// The hazards of an upgrade body. An index on a table the same revision creates
+/// locks nothing anyone uses yet.
+fn hazard_findings(
+    rev: &Revision,
+    statements: &[Statement],
+    flavor: Flavor,
+    line: impl Fn(&Statement) -> usize,
+) -> Vec<Finding> {
+    let mut created: HashSet<String> = HashSet::new();
+    let mut found = Vec::new();
+    for s in statements {
+        if let Effect::Changes(changes) = statement::effect(&s.sql, flavor) {
+            for change in changes {
+                if let Change::Creates(object) = change
+                    && object.kind == ObjectKind::Table
+                {
+                    created.insert(object.name.name.text.to_ascii_lowercase());
+                }
+            }
+        }
+        for hazard in statement::hazards(&s.sql, flavor) {
+            if let Hazard::IndexNotConcurrent { table } = &hazard
+                && created.contains(&table.name.text.to_ascii_lowercase())
+            {
+                continue;
+            }
+            let (rule, message, fix) = describe(&hazard);
+            found.push(rule.finding(&rev.path, line(s), Some(&rev.id), format!("`{}`: {message}", shown(&s.sql)), fix));
+        }
+    }
+    found
+}
+
+/// A hazard's rule, what it does to a live application, and the safer way.
+fn describe(hazard: &Hazard) -> (Rule, String, String) {
+    let expand_contract = "split it into expand/contract revisions (`retort revision --rename-column`), \
+                           or silence it with `-- Allow:"
+        .to_string();
+    match hazard {
+        Hazard::DropColumn { table, column } => (
+            Rule::DropColumn,
+            format!("running code that still reads {}.{column} fails once it is gone", table.name.text),
+            "drop it in a contract revision, after the application stopped using it; or `-- Allow: drop-column`".into(),
+        ),
+        Hazard::RenameColumn { table, column } => (
+            Rule::RenameColumn,
+            format!("code using either name of {}.{column} fails during the rollout", table.name.text),
+            format!("{expand_contract} rename-column` in its header"),
+        ),
+        Hazard::SetNotNull { table, column } => (
+            Rule::SetNotNull,
+            format!("scans {} under an ACCESS EXCLUSIVE lock to check {column}", table.name.text),
+            "add `CHECK ({column} IS NOT NULL) NOT VALID`, `VALIDATE CONSTRAINT` it, then SET NOT NULL; \
+             or `-- Allow: set-not-null`"
+                .replace("{column}", column),
+        ),
+        Hazard::VolatileDefault { table, column } => (
+            Rule::VolatileDefault,
+            format!("rewrites {} under an ACCESS EXCLUSIVE lock to fill {column}", table.name.text),
+            "add the column without a default, backfill it in batches, then SET DEFAULT; \
+             or `-- Allow: volatile-default`"
+                .into(),
+        ),
+        Hazard::IndexNotConcurrent { table } => (
+            Rule::IndexNotConcurrent,
+            format!("blocks writes to {} while the index builds", table.name.text),
+            "use CREATE INDEX CONCURRENTLY in a `-- Transactional: false` revision; \
+             or `-- Allow: index-not-concurrent`"
+                .into(),
+        ),
+    }
+}
+
+/// A statement on one line, cut at 60 characters.
+fn shown(sql: &str) -> String {
+    let one_line = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(60) {
+        Some((at, _)) => format!("{}…", &one_line[..at]),
+        None => one_line,
+    }
+}

@@ -1,0 +1,191 @@
+//! `retort check` through the binary: every rule on a history written to break
+//! it, in the dialect of its target (PostgreSQL, MariaDB, SQLite), silenced per
+//! revision by its `Allow:` header, with file, line, rule and fix in text and JSON;
+//! shared version tables refused; and nothing connected (the servers' URLs point nowhere).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use retort_tests::servers::write_revision;
+use serde_json::Value;
+
+fn retort(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_retort")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// (rule, file name, line) of each finding.
+fn found(doc: &Value) -> Vec<(String, String, u64)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = Path::new(f["file"].as_str().unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+            (f["rule"].as_str().unwrap().to_string(), file, f["line"].as_u64().unwrap())
+        })
+        .collect()
+}
+
+fn finding(rule: &str, file: &str, line: u64) -> (String, String, u64) {
+    (rule.to_string(), file.to_string(), line)
+}
+
+/// Nothing listens on port 1: a command that tried to connect would fail.
+const NOWHERE_PG: &str = "postgres://app@127.0.0.1:1/app";
+const NOWHERE_MARIADB: &str = "mysql://app@127.0.0.1:1/app";
+
+fn config(dir: &Path, databases: &[(&str, &str, &str)]) {
+    let mut text = String::new();
+    for (name, url, scripts) in databases {
+        text.push_str(&format!("[databases.{name}]\nurl = \"{url}\"\nscript_location = \"{scripts}\"\n\n"));
+    }
+    std::fs::write(dir.join("retort.toml"), text).unwrap();
+}
+
+#[test]
+fn the_init_scaffold_is_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(retort(dir.path(), &["init"]).status.success());
+    let out = retort(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "0 errors, 0 warnings\n");
+}
+
+/// Revision files as `write_revision` lays them out: the header is line 4, the
+/// upgrade starts on line 6.
+#[test]
+fn every_postgres_rule_names_file_line_rule_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("pg");
+    write_revision(&s, "r1", &[], "", "CREATE TABLE t (a int);\nCREATE INDEX ix_t ON t (a);", "DROP TABLE t;");
+    write_revision(
+        &s,
+        "r2",
+        &["r1"],
+        "-- Branch Labels: feature",
+        "SELECT 1;\nCREATE INDEX CONCURRENTLY ix_a ON t (a);",
+        "DROP INDEX ix_a;",
+    );
+    write_revision(&s, "r3", &["r1"], "", "ALTER TABLE t DROP COLUMN a;", "");
+    write_revision(
+        &s,
+        "r4",
+        &["r2"],
+        "-- Allow: rename-column",
+        "ALTER TABLE t RENAME COLUMN a TO b;\nCREATE INDEX ix_b ON t (b);\nALTER TABLE t ALTER COLUMN b SET NOT NULL;\n\
+         ALTER TABLE t ADD COLUMN id uuid DEFAULT gen_random_uuid();",
+        "SELECT 1;",
+    );
+    config(dir.path(), &[("main", NOWHERE_PG, "pg")]);
+
+    let out = retort(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "errors fail the check");
+    let doc = json(&out);
+    assert_eq!(
+        (doc["ok"].as_bool(), doc["errors"].as_u64(), doc["warnings"].as_u64()),
+        (Some(false), Some(2), Some(6))
+    );
+    let mut expected = vec![
+        finding("needs-autocommit", "r2.sql", 7),
+        finding("drop-column", "r3.sql", 6),
+        finding("unlabelled-branch", "r3.sql", 1),
+        finding("no-downgrade", "r3.sql", 8),
+        finding("unmerged-heads", "r3.sql", 1),
+        finding("index-not-concurrent", "r4.sql", 7),
+        finding("set-not-null", "r4.sql", 8),
+        finding("volatile-default", "r4.sql", 9),
+    ];
+    let mut got = found(&doc);
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "{doc:#}");
+    let unmerged = doc["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "unmerged-heads").unwrap();
+    assert_eq!(unmerged["severity"], "error");
+    assert!(
+        unmerged["message"].as_str().unwrap().contains("r3, r4")
+            || unmerged["message"].as_str().unwrap().contains("r4, r3")
+    );
+    assert!(unmerged["fix"].as_str().unwrap().starts_with("merge them: retort merge"), "{unmerged}");
+
+    let out = retort(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("pg/versions/r2.sql:7: error[needs-autocommit]: `CREATE INDEX CONCURRENTLY ix_a ON t (a)` cannot run inside a transaction"),
+        "{text}"
+    );
+    assert!(text.contains("  fix: add `-- Transactional: false` to its header"), "{text}");
+    assert!(text.ends_with("2 errors, 6 warnings\n"), "{text}");
+}
+
+/// The same kinds of statements mean different things per dialect.
+#[test]
+fn the_targets_dialect_decides() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = dir.path().join("lite");
+    write_revision(&lite, "l1", &[], "", "CREATE TABLE t (a int);\nVACUUM;", "DROP TABLE t;");
+    write_revision(&lite, "l2", &["l1"], "-- Transactional: false", "VACUUM;\nCREATE INDEX ix ON t (a);", "SELECT 1;");
+    let my = dir.path().join("my");
+    write_revision(&my, "m1", &[], "", "CREATE TABLE t (a int);", "DROP TABLE t;");
+    write_revision(&my, "m2", &["m1"], "", "ALTER TABLE t CHANGE a b int;\nCREATE INDEX ix ON t (b);", "SELECT 1;");
+    config(dir.path(), &[("lite", "sqlite://app.db", "lite"), ("my", NOWHERE_MARIADB, "my")]);
+    let out = retort(dir.path(), &["check", "--format", "json"]);
+    let doc = json(&out);
+    let mut got = found(&doc);
+    got.sort();
+    assert_eq!(got, [finding("needs-autocommit", "l1.sql", 7), finding("rename-column", "m2.sql", 6)], "{doc:#}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.path().join("app.db").exists(), "check creates nothing");
+}
+
+/// Several bases, each with its own head, are separate trees: no merge is due.
+#[test]
+fn separate_trees_need_no_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s");
+    write_revision(&s, "a1", &[], "-- Branch Labels: alpha", "CREATE TABLE a (id int);", "DROP TABLE a;");
+    write_revision(&s, "b1", &[], "-- Branch Labels: beta", "CREATE TABLE b (id int);", "DROP TABLE b;");
+    config(dir.path(), &[("main", "sqlite://app.db", "s")]);
+    let out = retort(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Two URLs that differ only in user and options reach one database: writing one
+/// version table there is refused when the config loads, for `check` as for
+/// every command, naming both targets and no password.
+#[test]
+fn targets_sharing_a_version_table_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write_revision(&dir.path().join("s"), "a1", &[], "", "CREATE TABLE a (id int);", "DROP TABLE a;");
+    let text = "[databases.one]\nurl = \"postgres://app@db.example:5432/shop\"\nscript_location = \"s\"\n\
+                version_table = \"alembic_version\"\n\n\
+                [databases.two]\nurl = \"postgresql://admin:secret@db.example:5432/shop?sslmode=require\"\n\
+                script_location = \"s\"\nversion_table = \"alembic_version\"\n";
+    std::fs::write(dir.path().join("retort.toml"), text).unwrap();
+    let out = retort(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("retort.toml: `one` and `two` share the version table `alembic_version`"), "{stderr}");
+    assert!(!stderr.contains("secret"), "no password in the output");
+}
+
+/// A rule name in `Allow:` that is no rule is an error, not a silent no-op.
+#[test]
+fn an_allow_header_naming_no_rule_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s");
+    write_revision(&s, "a1", &[], "-- Allow: drop-colum", "CREATE TABLE a (id int);", "DROP TABLE a;");
+    config(dir.path(), &[("main", NOWHERE_PG, "s")]);
+    let out = retort(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("error[unknown-rule]: `Allow:` names `drop-colum`, which is no rule of retort check"),
+        "{text}"
+    );
+    assert!(text.contains("drop-column"), "the fix lists the rules: {text}");
+}
