@@ -72,7 +72,10 @@ fn init_upgrade_history_current_downgrade() {
     let p = Project::init();
     let out = p.retort(&["upgrade", "heads"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(p.tables("default.db"), ["accounts", "alembic_version_default", "invoices", "sessions"]);
+    assert_eq!(
+        p.tables("default.db"),
+        ["accounts", "alembic_version_default", "invoices", "retort_audit_default", "sessions"]
+    );
     assert_eq!(p.query("default.db", "SELECT version_num FROM alembic_version_default"), [DEFAULT_HEAD]);
     assert_eq!(p.query("analytics.db", "SELECT version_num FROM alembic_version_analytics"), ["7e9a1c3b5d4f"]);
 
@@ -93,11 +96,11 @@ fn init_upgrade_history_current_downgrade() {
     let steps: Vec<&str> =
         doc["targets"][0]["steps"].as_array().unwrap().iter().map(|s| s["revision"].as_str().unwrap()).collect();
     assert_eq!(steps, ["9d2e4f6a8b0c", "2c6a8e0b4d17", "8b4e2d6f1a37", "c5d7e9f1a2b4"]);
-    assert_eq!(p.tables("default.db"), ["accounts", "alembic_version_default"]);
+    assert_eq!(p.tables("default.db"), ["accounts", "alembic_version_default", "retort_audit_default"]);
 
     let out = p.retort(&["downgrade", "base"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(p.tables("default.db"), ["alembic_version_default"]);
+    assert_eq!(p.tables("default.db"), ["alembic_version_default", "retort_audit_default"]);
     assert!(p.query("default.db", "SELECT version_num FROM alembic_version_default").is_empty());
 }
 

@@ -160,15 +160,15 @@ fn retort(dir: &Path, args: &[&str]) -> String {
 async fn schema(db: &TestDb) -> Vec<Vec<Option<String>>> {
     let queries: &[&str] = match db.kind {
         Kind::Postgres => &[
-            "SELECT table_name::text, column_name::text, data_type::text, character_maximum_length::text, is_nullable::text, column_default::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE 'alembic_version%' ORDER BY 1, 2",
-            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid), i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname NOT LIKE 'alembic_version%' AND t.relnamespace = 'public'::regnamespace ORDER BY 1",
+            "SELECT table_name::text, column_name::text, data_type::text, character_maximum_length::text, is_nullable::text, column_default::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE 'alembic_version%' AND table_name NOT LIKE 'retort_audit%' ORDER BY 1, 2",
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid), i.indisvalid::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid WHERE t.relname NOT LIKE 'alembic_version%' AND t.relname NOT LIKE 'retort_audit%' AND t.relnamespace = 'public'::regnamespace ORDER BY 1",
             "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conname NOT LIKE 'alembic_version%' ORDER BY 1",
             "SELECT table_name::text, view_definition::text FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1",
         ],
         _ => &[
-            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'alembic_version%' ORDER BY 1, 2",
-            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'alembic_version%' ORDER BY 1, 2, 3",
-            "SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'alembic_version%' ORDER BY 1, 2",
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'alembic_version%' AND TABLE_NAME NOT LIKE 'retort_audit%' ORDER BY 1, 2",
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'alembic_version%' AND TABLE_NAME NOT LIKE 'retort_audit%' ORDER BY 1, 2, 3",
+            "SELECT TABLE_NAME, CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'alembic_version%' AND TABLE_NAME NOT LIKE 'retort_audit%' ORDER BY 1, 2",
             "SELECT TABLE_NAME, REPLACE(VIEW_DEFINITION, CONCAT('`', DATABASE(), '`.'), '') FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1",
         ],
     };

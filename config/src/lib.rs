@@ -184,6 +184,7 @@ struct RawTarget {
     ddl_retries: Option<u32>,
     application_name: Option<String>,
     transaction_per: Option<String>,
+    on_drift: Option<String>,
 }
 
 /// Environment variables with the `RETORT_` prefix that are not configuration.
@@ -415,6 +416,12 @@ impl Context<'_> {
                 None | Some("revision") => defaults.transaction_per_run,
                 Some("run") => true,
                 Some(other) => return Err(format!("transaction_per must be \"revision\" or \"run\", not \"{other}\"")),
+            },
+            stop_on_drift: match raw.on_drift.as_deref() {
+                None => defaults.stop_on_drift,
+                Some("error") => true,
+                Some("warn") => false,
+                Some(other) => return Err(format!("on_drift must be \"error\" or \"warn\", not \"{other}\"")),
             },
         };
         Ok(Database { name: name.to_string(), fleet: None, history, connection, version_table, policy })

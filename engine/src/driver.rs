@@ -111,6 +111,11 @@ pub trait Dialect: Send + Sync {
         standard_progress_table(&self.table_name(&table.progress()))
     }
 
+    /// `CREATE TABLE` for the audit table beside `table` ([`crate::audit`]).
+    fn create_audit_table(&self, table: &VersionTable) -> String {
+        crate::audit::create_table(&self.table_name(&crate::audit::table(table)))
+    }
+
     /// Statements that open and close a transaction in offline scripts.
     fn offline_transaction(&self) -> (&'static str, &'static str) {
         ("BEGIN;", "COMMIT;")

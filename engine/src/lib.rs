@@ -11,6 +11,7 @@
 //! `docs/architecture.md` shows where this crate sits among the others.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod convert;
 pub mod driver;
 pub mod executor;

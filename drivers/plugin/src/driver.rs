@@ -75,6 +75,7 @@ impl PluginDriver {
             quote,
             create: fact(table.create_version_table),
             create_progress: fact(table.create_progress_table),
+            create_audit: fact(table.create_audit_table),
         };
         let version = fact(table.version).unwrap_or_default();
         let (table, dialect) = (Box::leak(Box::new(table)), Box::leak(Box::new(dialect)));
@@ -96,6 +97,8 @@ pub(crate) struct PluginDialect {
     create: Option<String>,
     /// `CREATE TABLE` of the progress table with `{table}`.
     create_progress: Option<String>,
+    /// `CREATE TABLE` of the audit table with `{table}`.
+    create_audit: Option<String>,
 }
 
 impl Dialect for PluginDialect {
@@ -118,6 +121,14 @@ impl Dialect for PluginDialect {
         match &self.create {
             Some(template) => template.replace("{table}", &name).replace("{constraint}", &constraint),
             None => standard_version_table(&name, &constraint),
+        }
+    }
+
+    fn create_audit_table(&self, table: &VersionTable) -> String {
+        let name = self.table_name(&retort_engine::audit::table(table));
+        match &self.create_audit {
+            Some(template) => template.replace("{table}", &name),
+            None => retort_engine::audit::create_table(&name),
         }
     }
 

@@ -17,10 +17,12 @@
 mod by_statement;
 mod offline;
 
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime};
 
 pub use offline::{render_offline, render_statement};
 
+use crate::audit;
 use crate::driver::{self, Connection, Dialect, DriverError, VersionTable};
 use crate::interrupt::Interrupt;
 use crate::progress::{self, Fit, Progress};
@@ -118,11 +120,19 @@ pub struct RunPolicy {
     /// One transaction for the whole command (`transaction_per = "run"`, Alembic's
     /// default) where the dialect has transactional DDL, instead of one per revision.
     pub transaction_per_run: bool,
+    /// Whether an upgrade stops when an applied revision's file changed since it
+    /// was applied (`on_drift = "error"`, the default) or only notes it (`"warn"`).
+    pub stop_on_drift: bool,
 }
 
 impl Default for RunPolicy {
     fn default() -> Self {
-        RunPolicy { lock_timeout: Duration::from_secs(10), ddl_retries: 3, transaction_per_run: false }
+        RunPolicy {
+            lock_timeout: Duration::from_secs(10),
+            ddl_retries: 3,
+            transaction_per_run: false,
+            stop_on_drift: true,
+        }
     }
 }
 
@@ -177,6 +187,11 @@ pub enum RunError {
     LeavesPartWay { part: String, advice: String },
     #[error("version table {table}: expected one row '{id}', found {found}; another runner may have changed it")]
     VersionRow { table: String, id: String, found: u64 },
+    #[error(
+        "{}; restore the file as it was applied, or set `on_drift = \"warn\"` for {target} to run anyway",
+        .drift.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Drifted { drift: Vec<audit::Drift>, target: String },
     #[error("interrupted {0}")]
     Interrupted(String),
     #[error("{0}")]
@@ -350,6 +365,10 @@ struct Run<'a> {
     report: Report,
     /// Progress rows as read under the lock, minus those this run settled.
     progress: Vec<Progress>,
+    /// The audit checksum of each revision the plan runs, by id.
+    checksums: HashMap<String, String>,
+    /// When the running step started, for its audit row.
+    step_started: SystemTime,
 }
 
 /// Runs `action` on one database through `conn`.
@@ -375,7 +394,17 @@ pub async fn run_with_hooks(
     hooks: &dyn Hooks,
 ) -> Report {
     let report = Report { before: vec![], after: vec![], steps: vec![], notes: vec![], part_way: vec![], error: None };
-    let mut run = Run { conn, dialect, table, options, hooks, report, progress: vec![] };
+    let mut run = Run {
+        conn,
+        dialect,
+        table,
+        options,
+        hooks,
+        report,
+        progress: vec![],
+        checksums: HashMap::new(),
+        step_started: SystemTime::now(),
+    };
     if action.writes() && !dialect.capabilities().run_lock {
         run.note("this driver has no run lock: a second runner started now could interleave with this one".into());
     }
@@ -443,6 +472,7 @@ impl<'a> Run<'a> {
         if existing.is_none() {
             self.conn.execute(&self.dialect.create_version_table(self.table)).await?;
         }
+        self.prepare_audit(graph, action, &plan).await?;
         let result = match action {
             Action::Stamp { purge, .. } => self.apply_stamp(&plan, *purge).await,
             _ => self.apply_all(&plan).await,
@@ -696,6 +726,7 @@ impl<'a> Run<'a> {
             self.hooks.step_started(step);
         }
         let started = Instant::now();
+        self.step_started = SystemTime::now();
         let result = if self.by_statement(step) {
             self.apply_by_statement(step).await
         } else if in_run {
@@ -704,6 +735,10 @@ impl<'a> Run<'a> {
             self.apply_atomic(step).await
         };
         if let Err(error) = result {
+            if self.checksums.contains_key(&step.revision) && !in_run {
+                // Best effort, in autocommit: after a failure the connection may be gone.
+                let _ = self.conn.execute(&self.audit_insert(step, audit::Outcome::Failed)).await;
+            }
             return Err(match error {
                 RunError::Step { at, .. } if self.options.interrupt.is_triggered() => RunError::Interrupted(format!(
                     "during {} {}: its statements were rolled back",
@@ -796,6 +831,41 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// For upgrades and downgrades: before an upgrade, judges the applied
+    /// revisions for drift; creates the audit table when the plan runs a step and
+    /// the table is missing; notes the checksums of the plan's revisions.
+    async fn prepare_audit(&mut self, graph: &Graph, action: &Action, plan: &Plan) -> Result<(), RunError> {
+        if !matches!(action, Action::Upgrade(_) | Action::Downgrade(_)) {
+            return Ok(());
+        }
+        let entries = audit::read(self.conn, self.dialect, self.table).await?;
+        if let (Action::Upgrade(_), Some(entries)) = (action, &entries) {
+            let drift = audit::drift(graph, &self.report.before, entries);
+            if !drift.is_empty() && self.options.policy.stop_on_drift {
+                return Err(RunError::Drifted { drift, target: self.options.target.clone() });
+            }
+            for d in drift {
+                self.note(format!("{d} (on_drift = \"warn\": running anyway)"));
+            }
+        }
+        for step in plan.steps.iter().filter(|s| !s.is_stamp) {
+            if let Some(sum) = graph.index_of(&step.revision).and_then(|i| audit::checksum(graph.revision(i))) {
+                self.checksums.insert(step.revision.clone(), sum);
+            }
+        }
+        if entries.is_none() && !self.checksums.is_empty() {
+            self.conn.execute(&self.dialect.create_audit_table(self.table)).await?;
+        }
+        Ok(())
+    }
+
+    /// The audit row of `step`, ending now.
+    fn audit_insert(&self, step: &Step, outcome: audit::Outcome) -> String {
+        let checksum = self.checksums.get(&step.revision).map_or("", String::as_str);
+        let entry = audit::Entry::now(&step.revision, step.direction, checksum, self.step_started, outcome);
+        entry.insert(&self.dialect.table_name(&audit::table(self.table)))
+    }
+
     async fn version_change(&mut self, step: &Step) -> Result<(), RunError> {
         for op in step.change.ops() {
             let affected = self.conn.execute(&self.dialect.version_op(self.table, &op)).await?;
@@ -810,6 +880,9 @@ impl<'a> Run<'a> {
                     found: affected,
                 });
             }
+        }
+        if self.checksums.contains_key(&step.revision) {
+            self.conn.execute(&self.audit_insert(step, audit::Outcome::Ok)).await?;
         }
         Ok(())
     }

@@ -141,6 +141,7 @@ typedef struct retort_plugin {
     /* Since 1.1. Whether object exists as the session sees it: stores RETORT_PRESENT,
        RETORT_ABSENT, RETORT_INVALID or RETORT_UNKNOWN. Absent: always unknown. */
     int32_t (*presence)(retort_conn conn, const retort_object *object, int32_t *state, retort_error *err);
+    const char *create_audit_table; /* since 1.1: with {table}; NULL: the standard one */
 } retort_plugin;
 
 /* The one symbol a plugin exports. */

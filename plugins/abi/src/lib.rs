@@ -232,6 +232,9 @@ pub struct RetortPlugin {
     /// statement took effect. Absent: always unknown (the user decides with
     /// `retort resolve`). Since ABI 1.1.
     pub presence: Option<unsafe extern "C" fn(RetortConn, *const RetortObject, *mut i32, *mut RetortError) -> i32>,
+    /// The `CREATE TABLE` of the audit table, with `{table}`; NULL (or absent) for
+    /// the standard one (`docs/plugins.md` lists its columns). Since ABI 1.1.
+    pub create_audit_table: *const c_char,
 }
 
 // The table holds pointers to static data and functions: a plugin's table is

@@ -96,6 +96,7 @@ fn facts() -> Vec<(&'static str, u64)> {
         field!("retort_plugin", RetortPlugin, shares_transaction),
         field!("retort_plugin", RetortPlugin, cancel),
         field!("retort_plugin", RetortPlugin, presence),
+        field!("retort_plugin", RetortPlugin, create_audit_table),
     ]
 }
 

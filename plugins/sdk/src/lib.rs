@@ -51,6 +51,9 @@ pub trait Plugin: 'static {
     /// The progress table's `CREATE TABLE` with `{table}`, where the standard one
     /// does not fit (`docs/plugins.md` lists its columns).
     const CREATE_PROGRESS_TABLE: Option<&'static CStr> = None;
+    /// The audit table's `CREATE TABLE` with `{table}`, where the standard one
+    /// does not fit (`docs/plugins.md` lists its columns).
+    const CREATE_AUDIT_TABLE: Option<&'static CStr> = None;
     /// Whether [`Session::lock`] and [`Session::unlock`] hold a run lock.
     const RUN_LOCK: bool = false;
     /// Which statements of a non-transactional revision may share a transaction
@@ -251,6 +254,7 @@ pub fn table<P: Plugin>() -> RetortPlugin {
         shares_transaction: P::SHARES_TRANSACTION.map(|_| entry::shares_transaction::<P> as _),
         cancel: Some(entry::cancel::<P>),
         presence: Some(entry::presence::<P>),
+        create_audit_table: P::CREATE_AUDIT_TABLE.map_or(std::ptr::null(), CStr::as_ptr),
     }
 }
 

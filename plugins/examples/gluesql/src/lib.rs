@@ -72,6 +72,9 @@ impl Plugin for GlueSql {
     const SHARES_TRANSACTION: Option<fn(&str) -> bool> = Some(|_| true);
     const CREATE_VERSION_TABLE: Option<&'static CStr> =
         Some(c"CREATE TABLE {table} (version_num TEXT NOT NULL UNIQUE)");
+    const CREATE_AUDIT_TABLE: Option<&'static CStr> = Some(
+        c"CREATE TABLE {table} (revision TEXT NOT NULL, direction TEXT NOT NULL, checksum TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, host TEXT NOT NULL, os_user TEXT NOT NULL, retort_version TEXT NOT NULL, outcome TEXT NOT NULL)",
+    );
     const CREATE_PROGRESS_TABLE: Option<&'static CStr> = Some(
         c"CREATE TABLE {table} (revision TEXT NOT NULL PRIMARY KEY, direction TEXT NOT NULL, statements_done INTEGER NOT NULL, checksum TEXT NOT NULL, running INTEGER NULL, running_checksum TEXT NULL)",
     );
