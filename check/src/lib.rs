@@ -36,6 +36,26 @@ pub struct Finding {
     pub fix: String,
 }
 
+/// A `drift` finding for each applied revision of `target` whose file changed
+/// since it was applied (`retort_engine::audit::drift`).
+pub fn drift_findings(target: &str, drift: &[retort_engine::audit::Drift]) -> Vec<Finding> {
+    drift
+        .iter()
+        .map(|d| {
+            Rule::Drift.finding(
+                &d.path,
+                1,
+                Some(&d.revision),
+                format!(
+                    "revision {} changed since it was applied to `{target}` at {} (checksum {}, now {}): the next upgrade of `{target}` stops",
+                    d.revision, d.applied_at, d.applied_checksum, d.file_checksum
+                ),
+                format!("restore the file as it was applied, or set `on_drift = \"warn\"` for `{target}`"),
+            )
+        })
+        .collect()
+}
+
 /// Every finding in `graph`'s revisions, for targets of `flavor`, except those
 /// their revisions silence; in file order.
 pub fn check_history(graph: &Graph, flavor: Flavor) -> Vec<Finding> {

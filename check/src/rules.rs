@@ -35,6 +35,9 @@ pub enum Rule {
     IndexNotConcurrent,
     /// An `Allow:` header names no rule.
     UnknownRule,
+    /// An applied revision's file changed since it was applied (from the audit
+    /// trail of a selected database).
+    Drift,
 }
 
 impl Rule {
@@ -64,13 +67,14 @@ impl Rule {
             Rule::VolatileDefault => "volatile-default",
             Rule::IndexNotConcurrent => "index-not-concurrent",
             Rule::UnknownRule => "unknown-rule",
+            Rule::Drift => "drift",
         }
     }
 
     /// How bad its findings are.
     pub fn severity(self) -> Severity {
         match self {
-            Rule::UnmergedHeads | Rule::NeedsAutocommit | Rule::UnknownRule => Severity::Error,
+            Rule::UnmergedHeads | Rule::NeedsAutocommit | Rule::UnknownRule | Rule::Drift => Severity::Error,
             _ => Severity::Warning,
         }
     }

@@ -187,6 +187,9 @@ pub struct HistoryArgs {
     /// Mark the revisions the database is at.
     #[arg(short = 'i', long = "indicate-current")]
     pub indicate_current: bool,
+    /// List what each target's audit trail records: every step applied, oldest first.
+    #[arg(long, conflicts_with_all = ["range", "indicate_current"])]
+    pub applied: bool,
 }
 
 #[derive(Debug, Args)]

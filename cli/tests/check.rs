@@ -189,3 +189,31 @@ fn an_allow_header_naming_no_rule_is_an_error() {
     );
     assert!(text.contains("drop-column"), "the fix lists the rules: {text}");
 }
+
+/// With `-d` the check reads the selected databases (creating nothing): an
+/// applied revision edited since is a `drift` error; without `-d` it reads files
+/// only. `history --applied` lists the audit trail the check compares with.
+#[test]
+fn a_selected_database_is_checked_for_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(retort(dir.path(), &["init"]).status.success());
+    assert!(retort(dir.path(), &["upgrade", "heads"]).status.success());
+    let out = retort(dir.path(), &["history", "--applied", "-d", "default"]);
+    let trail = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(trail.lines().count(), 5, "{trail}");
+    assert!(trail.lines().all(|l| l.contains("  up    ") && l.contains("  ok  ")), "{trail}");
+
+    let file = dir.path().join("migrations/default/versions/c5d7e9f1a2b4_add_sessions.sql");
+    let text =
+        std::fs::read_to_string(&file).unwrap().replace("token TEXT PRIMARY KEY", "token TEXT PRIMARY KEY, x INT");
+    std::fs::write(&file, text).unwrap();
+    let out = retort(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "without -d no database is read");
+    let out = retort(dir.path(), &["check", "-d", "default", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(found(&doc), [finding("drift", "c5d7e9f1a2b4_add_sessions.sql", 1)], "{doc:#}");
+    assert!(doc["findings"][0]["fix"].as_str().unwrap().contains("on_drift"));
+    let out = retort(dir.path(), &["upgrade", "heads", "-d", "default"]);
+    assert_eq!(out.status.code(), Some(1), "the upgrade stops on drift too");
+}

@@ -101,6 +101,9 @@ fn every_output_matches_the_schema() {
         String::from_utf8_lossy(&check.stdout)
     );
     assert_valid(&check, "check_document");
+    let applied = with(&["history", "--applied"], &json);
+    assert!(String::from_utf8_lossy(&applied.stdout).contains("\"outcome\":\"failed\""), "e1 failed");
+    assert_valid(&applied, "applied_document");
 
     for bad in [
         &["upgrade", "nosuch"][..],

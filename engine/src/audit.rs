@@ -81,7 +81,7 @@ impl Entry {
             finished_at: utc(finished),
             duration_ms: duration.as_millis() as u64,
             host: host(),
-            os_user: std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default(),
+            os_user: os_user(),
             retort_version: env!("CARGO_PKG_VERSION").to_string(),
             outcome: if outcome == Outcome::Ok { "ok" } else { "failed" }.to_string(),
         }
@@ -204,6 +204,22 @@ fn host() -> String {
         .or_else(|| std::env::var("COMPUTERNAME").ok())
         .map(|h| h.trim().to_string())
         .unwrap_or_default()
+}
+
+/// Who runs this process: `$USER` (`$LOGNAME`, `%USERNAME%`), else the name of
+/// this process's uid in `/etc/passwd`, else `uid N`.
+fn os_user() -> String {
+    if let Some(name) = ["USER", "LOGNAME", "USERNAME"].iter().find_map(|v| std::env::var(v).ok()) {
+        return name;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let Some(uid) = status.lines().find_map(|l| l.strip_prefix("Uid:")?.split_whitespace().next().map(String::from))
+    else {
+        return String::new();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let name = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 2 && f[2] == uid);
+    name.map_or_else(|| format!("uid {uid}"), |f| f[0].to_string())
 }
 
 /// `time` as `2026-12-01T18:07:59.123Z`.

@@ -1,5 +1,6 @@
 //! `retort check`: the findings of every selected history (`retort-check`), in
-//! the dialect of the targets it serves. Reads files only; connects to nothing.
+//! the dialect of the targets it serves. Reads files only, unless `-d` names
+//! targets: then each is read (read-only) for drift against its audit trail.
 //! (Targets sharing a version table are refused when the config loads, for every
 //! command.)
 
@@ -27,8 +28,9 @@ impl CheckReport {
     }
 }
 
-/// Checks every selected history once per dialect it is run in.
-pub fn check(workspace: &Workspace) -> Result<CheckReport> {
+/// Checks every selected history once per dialect it is run in, and with `-d`
+/// the selected targets' applied revisions for drift.
+pub async fn check(workspace: &Workspace) -> Result<CheckReport> {
     let mut checked: Vec<(Vec<std::path::PathBuf>, Flavor)> = Vec::new();
     let mut findings = Vec::new();
     for db in workspace.histories() {
@@ -43,6 +45,13 @@ pub fn check(workspace: &Workspace) -> Result<CheckReport> {
         checked.push(key);
         let graph = workspace.graph(&db)?;
         findings.extend(retort_check::check_history(&graph, flavor));
+    }
+    if workspace.names_targets() {
+        for db in workspace.targets().await? {
+            let (rows, entries) = workspace.read_audit(&db).await?;
+            let drift = retort_engine::audit::drift(&*workspace.graph(&db)?, &rows, &entries.unwrap_or_default());
+            findings.extend(retort_check::drift_findings(&db.name, &drift));
+        }
     }
     findings.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     findings.dedup();

@@ -190,3 +190,21 @@ pub fn show(workspace: &Workspace, specs: &[String]) -> Result<Vec<Listing>> {
     }
     Ok(listings)
 }
+
+/// One target's audit trail, oldest first, for `history --applied`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Applied {
+    pub target: String,
+    /// Empty when the target has no audit table yet.
+    pub applied: Vec<retort_engine::audit::Entry>,
+}
+
+/// The audit trail of every selected target, read without creating anything.
+pub async fn applied(workspace: &Workspace) -> Result<Vec<Applied>> {
+    let mut found = Vec::new();
+    for db in workspace.targets().await? {
+        let (_, entries) = workspace.read_audit(&db).await?;
+        found.push(Applied { target: db.name.clone(), applied: entries.unwrap_or_default() });
+    }
+    Ok(found)
+}

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use retort_config::{Config, Database, NameSource, Overrides};
+use retort_engine::audit;
 use retort_engine::driver::{ConnectOptions, DatabaseUrl};
 use retort_engine::fleet::in_shard;
 use retort_engine::session;
@@ -167,18 +168,39 @@ impl Workspace {
         ConnectOptions { writes, ..db.connection.clone() }
     }
 
+    /// Whether `-d` named what to act on (else everything is selected).
+    pub fn names_targets(&self) -> bool {
+        !self.selection.is_everything()
+    }
+
     /// The version rows of a target, creating nothing.
     pub async fn read_rows(&self, db: &Database) -> Result<Vec<String>> {
+        Ok(self.read(db, false).await?.0)
+    }
+
+    /// The version rows and the audit trail (`None`: no audit table) of a target,
+    /// creating nothing.
+    pub async fn read_audit(&self, db: &Database) -> Result<(Vec<String>, Option<Vec<audit::Entry>>)> {
+        self.read(db, true).await
+    }
+
+    /// One read-only session: the version rows, and the audit rows when asked.
+    async fn read(&self, db: &Database, with_audit: bool) -> Result<(Vec<String>, Option<Vec<audit::Entry>>)> {
         let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
         let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("{}: {e}", label(db)));
         let mut conn = session::open(driver.as_ref(), &self.connect_options(db, false))
             .await
             .map_err(|e| Error::Unreachable(format!("{}: cannot connect to {}: {e}", label(db), db.connection.url)))?;
-        let rows = retort_engine::driver::read_versions(conn.as_mut(), driver.dialect(), &db.version_table)
+        let dialect = driver.dialect();
+        let rows = retort_engine::driver::read_versions(conn.as_mut(), dialect, &db.version_table)
             .await
             .map_err(|e| unreachable(&e))?;
+        let entries = match with_audit {
+            true => audit::read(conn.as_mut(), dialect, &db.version_table).await.map_err(|e| unreachable(&e))?,
+            false => None,
+        };
         let _ = conn.close().await;
-        Ok(rows.unwrap_or_default())
+        Ok((rows.unwrap_or_default(), entries))
     }
 }
 

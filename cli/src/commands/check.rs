@@ -9,8 +9,8 @@ use crate::args::{Format, Global};
 use crate::output::{Exit, document};
 
 /// `retort check`. Files are shown relative to the current folder when under it.
-pub fn exec(global: &Global) -> Result<Exit> {
-    let mut report = retort_ops::check::check(&super::workspace(global)?)?;
+pub async fn exec(global: &Global) -> Result<Exit> {
+    let mut report = retort_ops::check::check(&super::workspace(global)?).await?;
     if let Ok(here) = std::env::current_dir() {
         for f in &mut report.findings {
             if let Ok(relative) = f.file.strip_prefix(&here) {

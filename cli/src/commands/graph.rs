@@ -59,12 +59,48 @@ pub fn branches(global: &Global, args: &VerboseArgs) -> Result<Exit> {
     Ok(if listings.is_empty() { Exit::Ok } else { print(global, &listings, args.verbose, LineParts::default()) })
 }
 
-/// `retort history [-r A:B] [-i]`.
+/// `retort history [-r A:B] [-i]`, or `--applied`.
 pub async fn history(global: &Global, args: &HistoryArgs) -> Result<Exit> {
+    if args.applied {
+        return applied(global).await;
+    }
     let range = Range::parse(args.range.as_deref(), args.indicate_current)?;
     let listings = listing::history(&super::workspace(global)?, &range).await?;
     let parts = LineParts { parents: true, tree: true, message: true, current: false };
     Ok(print(global, &listings, args.verbose, parts))
+}
+
+/// `retort history --applied`: each target's audit trail, one step per line.
+async fn applied(global: &Global) -> Result<Exit> {
+    let trails = listing::applied(&super::workspace(global)?).await?;
+    match global.format {
+        Format::Json | Format::Ndjson => outln!("{}", document(json!({ "targets": trails }))),
+        Format::Text => {
+            for trail in &trails {
+                if trails.len() > 1 {
+                    outln!("# {}", trail.target);
+                }
+                if trail.applied.is_empty() {
+                    outln!("(no audit trail yet)");
+                }
+                for e in &trail.applied {
+                    outln!(
+                        "{}  {:<4}  {}  {:<6}  {:>7} ms  {}@{}  retort {}  checksum {}",
+                        e.finished_at,
+                        e.direction,
+                        e.revision,
+                        e.outcome,
+                        e.duration_ms,
+                        e.os_user,
+                        e.host,
+                        e.retort_version,
+                        e.checksum
+                    );
+                }
+            }
+        }
+    }
+    Ok(Exit::Ok)
 }
 
 /// `retort show <rev>...`.

@@ -41,7 +41,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Show(args) => graph::show(global, args),
         Command::Current(args) => run::current(global, args).await,
         Command::Status => run::status(global).await,
-        Command::Check => check::exec(global),
+        Command::Check => check::exec(global).await,
         Command::Upgrade(args) => run::upgrade(global, &args.revision, args.sql).await,
         Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
         Command::Stamp(args) => run::stamp(global, args).await,
