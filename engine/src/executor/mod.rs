@@ -831,11 +831,13 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// For upgrades and downgrades: before an upgrade, judges the applied
-    /// revisions for drift; creates the audit table when the plan runs a step and
-    /// the table is missing; notes the checksums of the plan's revisions.
+    /// For upgrades and downgrades that run a step: before an upgrade, judges
+    /// the applied revisions for drift; creates the audit table where it is
+    /// missing; notes the checksums of the plan's revisions. A run with nothing to
+    /// do reads nothing more (`retort check -d` judges drift on demand).
     async fn prepare_audit(&mut self, graph: &Graph, action: &Action, plan: &Plan) -> Result<(), RunError> {
-        if !matches!(action, Action::Upgrade(_) | Action::Downgrade(_)) {
+        let runs_a_step = plan.steps.iter().any(|s| !s.is_stamp);
+        if !matches!(action, Action::Upgrade(_) | Action::Downgrade(_)) || !runs_a_step {
             return Ok(());
         }
         let entries = audit::read(self.conn, self.dialect, self.table).await?;
