@@ -89,6 +89,9 @@ pub enum Command {
     Status,
     /// Find branching and deployment mistakes in the histories (for CI; reads files only).
     Check,
+    /// Rehearse each history on a scratch database: every revision up, down and up,
+    /// every merge in each order of its branches, comparing schemas.
+    Test,
     /// Upgrade to a later revision.
     Upgrade(RunArgs),
     /// Revert to an earlier revision.

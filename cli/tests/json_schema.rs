@@ -104,6 +104,9 @@ fn every_output_matches_the_schema() {
     let applied = with(&["history", "--applied"], &json);
     assert!(String::from_utf8_lossy(&applied.stdout).contains("\"outcome\":\"failed\""), "e1 failed");
     assert_valid(&applied, "applied_document");
+    let rehearsed = with(&["test"], &json);
+    assert_eq!(rehearsed.status.code(), Some(1), "e1's second statement fails on the scratch database too");
+    assert_valid(&rehearsed, "test_document");
 
     for bad in [
         &["upgrade", "nosuch"][..],

@@ -20,6 +20,7 @@ pub mod drivers;
 pub mod error;
 pub mod listing;
 pub mod offline;
+pub mod rehearse;
 pub mod report;
 pub mod run;
 pub mod select;

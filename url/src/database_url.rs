@@ -37,14 +37,18 @@ impl DatabaseUrl {
     /// What follows `scheme://`, up to the query.
     fn hierarchy(&self) -> Option<&str> {
         let rest = self.0.split_once("://")?.1;
-        // The user info may hold `?` and `/` (in a password): the host starts
-        // after the last `@` before the path.
-        let authority_start = rest.find('@').map_or(0, |first| {
-            let path_after = rest[first..].find('/').map_or(rest.len(), |i| first + i);
-            rest[..path_after].rfind('@').map_or(0, |at| at + 1)
-        });
-        let rest = &rest[authority_start..];
+        let rest = &rest[authority_start(rest)..];
         Some(rest.split_once('?').map_or(rest, |(before, _)| before))
+    }
+
+    /// This URL naming `database` in its path instead, its user, address and
+    /// query kept; `None` for a URL without `scheme://`.
+    pub fn with_database(&self, database: &str) -> Option<DatabaseUrl> {
+        let (scheme, rest) = self.0.split_once("://")?;
+        let start = authority_start(rest);
+        let path = rest[start..].find(['/', '?']).map_or(rest.len(), |i| start + i);
+        let query = rest[path..].find('?').map_or("", |i| &rest[path + i..]);
+        Some(DatabaseUrl(format!("{scheme}://{}/{database}{query}", &rest[..path])))
     }
 
     /// `host:port` (or `host`), without user info, for server URLs.
@@ -70,6 +74,15 @@ impl DatabaseUrl {
         let path = Path::new(path);
         Some(if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) })
     }
+}
+
+/// Where the address starts in what follows `scheme://`: the user info may hold
+/// `?` and `/` (in a password), so after the last `@` before the path.
+fn authority_start(rest: &str) -> usize {
+    rest.find('@').map_or(0, |first| {
+        let path_after = rest[first..].find('/').map_or(rest.len(), |i| first + i);
+        rest[..path_after].rfind('@').map_or(0, |at| at + 1)
+    })
 }
 
 impl std::fmt::Display for DatabaseUrl {
@@ -117,6 +130,19 @@ mod tests {
         assert_eq!(DatabaseUrl::new("postgres://db").database(), None);
         assert_eq!(DatabaseUrl::new("").scheme(), "");
         assert_eq!(DatabaseUrl::new("nonsense").authority(), None);
+    }
+
+    #[test]
+    fn replaces_the_database() {
+        let url = DatabaseUrl::new("postgres://app:p%40ss/w@db.example:5433/tenant_a?sslmode=require");
+        let other = url.with_database("scratch_1").unwrap();
+        assert_eq!(other.expose(), "postgres://app:p%40ss/w@db.example:5433/scratch_1?sslmode=require");
+        assert_eq!(
+            DatabaseUrl::new("mysql://root@127.0.0.1").with_database("t").unwrap().expose(),
+            "mysql://root@127.0.0.1/t"
+        );
+        assert_eq!(DatabaseUrl::new("pq://h/{name}?x=1").with_database("s").unwrap().expose(), "pq://h/s?x=1");
+        assert_eq!(DatabaseUrl::new("nonsense").with_database("s"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod check;
 mod convert;
 mod graph;
 mod init;
+mod rehearse;
 mod run;
 
 use anyhow::Result;
@@ -42,6 +43,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Current(args) => run::current(global, args).await,
         Command::Status => run::status(global).await,
         Command::Check => check::exec(global).await,
+        Command::Test => rehearse::exec(global).await,
         Command::Upgrade(args) => run::upgrade(global, &args.revision, args.sql).await,
         Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
         Command::Stamp(args) => run::stamp(global, args).await,
