@@ -14,9 +14,11 @@ pub(crate) fn check(graph: &Graph) -> Vec<Finding> {
 }
 
 /// Heads that share an ancestor belong to one tree that was never merged: `upgrade
-/// head` cannot pick one. Heads of separate trees (several bases) are fine.
+/// head` cannot pick one. Heads of separate trees (several bases) are fine, and so
+/// is a head another revision depends on (Alembic's effective head: `upgrade
+/// head` reaches it through the dependency).
 fn unmerged_heads(graph: &Graph) -> Vec<Finding> {
-    let heads = graph.heads();
+    let heads = graph.real_heads();
     let lineage: Vec<_> = heads.iter().map(|&h| graph.ancestors(&[h], false)).collect();
     let mut tree: Vec<usize> = (0..heads.len()).collect();
     for a in 0..heads.len() {

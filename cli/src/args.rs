@@ -142,6 +142,17 @@ pub struct RevisionArgs {
     /// Write the file into this one of the history's version locations.
     #[arg(long = "version-path")]
     pub version_path: Option<PathBuf>,
+    /// Rename a column without downtime: write expand, backfill and contract
+    /// revisions for `TABLE.OLD:NEW` in the selected target's dialect.
+    #[arg(long = "rename-column", value_name = "TABLE.OLD:NEW",
+          conflicts_with_all = ["head", "splice", "branch_labels", "depends_on", "rev_id", "no_transaction", "version_path"])]
+    pub rename_column: Option<String>,
+    /// With --rename-column: the column's type (default: read from the database).
+    #[arg(long = "column-type", requires = "rename_column")]
+    pub column_type: Option<String>,
+    /// With --rename-column: rows per committed batch of the backfill.
+    #[arg(long = "batch-size", default_value_t = 1000, requires = "rename_column")]
+    pub batch_size: u32,
 }
 
 #[derive(Debug, Args)]

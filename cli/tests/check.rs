@@ -142,13 +142,17 @@ fn the_targets_dialect_decides() {
     assert!(!dir.path().join("app.db").exists(), "check creates nothing");
 }
 
-/// Several bases, each with its own head, are separate trees: no merge is due.
+/// Several bases, each with its own head, are separate trees: no merge is due;
+/// nor for a head that another revision depends on.
 #[test]
 fn separate_trees_need_no_merge() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("s");
     write_revision(&s, "a1", &[], "-- Branch Labels: alpha", "CREATE TABLE a (id int);", "DROP TABLE a;");
     write_revision(&s, "b1", &[], "-- Branch Labels: beta", "CREATE TABLE b (id int);", "DROP TABLE b;");
+    write_revision(&s, "b2", &["b1"], "-- Branch Labels: feature", "CREATE TABLE b2 (id int);", "DROP TABLE b2;");
+    let depends = "-- Branch Labels: later\n-- Depends On: b2";
+    write_revision(&s, "b3", &["b1"], depends, "CREATE TABLE b3 (id int);", "DROP TABLE b3;");
     config(dir.path(), &[("main", "sqlite://app.db", "s")]);
     let out = retort(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));

@@ -91,6 +91,7 @@ pub fn converted_file(revision: &Revision, source: &str, up: &str, down: &str) -
     let as_sql = Revision {
         transactional,
         allow: Vec::new(),
+        idempotent: false,
         body: Body::Sql { up: up.into(), down: down.into(), up_line: 0, down_line: 0 },
         ..revision.clone()
     };

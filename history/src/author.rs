@@ -103,6 +103,7 @@ pub fn new_revision(graph: &Graph, request: &NewRevision, path_dir: &Path) -> Re
         create_date: Some(now_utc()),
         transactional: request.transactional,
         allow: Vec::new(),
+        idempotent: false,
         body: Body::Sql { up: String::new(), down: String::new(), up_line: 0, down_line: 0 },
     };
     let mut all = graph.revisions().to_vec();
@@ -136,7 +137,13 @@ pub fn random_id() -> String {
 
 /// The current UTC time as `YYYY-MM-DD HH:MM:SS`.
 pub fn now_utc() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default() as i64;
+    let (year, month, day, rest) = utc_date(SystemTime::now());
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+}
+
+/// `time` in UTC as year, month, day and seconds into the day.
+pub fn utc_date(time: SystemTime) -> (i64, i64, i64, i64) {
+    let secs = time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default() as i64;
     let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's civil-from-days.
     let z = days + 719_468;
@@ -148,7 +155,7 @@ pub fn now_utc() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
+    (year, month, day, rest)
 }
 
 #[cfg(test)]

@@ -106,6 +106,8 @@ pub struct Step {
     pub line: usize,
     /// Whether `sql` and the version change commit together.
     pub transactional: bool,
+    /// Whether its statements may run again after a crash (`Idempotent: true`).
+    pub idempotent: bool,
     /// Whether this revision is an Alembic `.py` file (retort cannot run its body).
     pub is_python: bool,
     /// Whether this is a stamp (version change only).
@@ -280,6 +282,7 @@ pub fn stamp(graph: &Graph, current: &[String], targets: &[String], purge: bool)
                 path: Default::default(),
                 line: 0,
                 transactional: true,
+                idempotent: false,
                 is_python: false,
                 is_stamp: true,
                 change,
@@ -360,6 +363,7 @@ fn build(graph: &Graph, current: &[String], order: &[usize], direction: Directio
             path: rev.path.clone(),
             line,
             transactional: rev.transactional,
+            idempotent: rev.idempotent,
             is_python: rev.body == Body::Python,
             is_stamp: false,
             change,

@@ -31,6 +31,9 @@ pub struct Revision {
     pub transactional: bool,
     /// `retort check` rules this revision silences (`Allow:` in a `.sql` header).
     pub allow: Vec<String>,
+    /// Whether running any of its statements again is harmless (`Idempotent: true`):
+    /// a statement in flight when a run died then simply runs again.
+    pub idempotent: bool,
     /// The file it was read from.
     pub path: PathBuf,
     /// What runs.

@@ -20,6 +20,7 @@ pub fn revs(specs: &[&str]) -> Vec<Revision> {
                 create_date: None,
                 transactional: true,
                 allow: Vec::new(),
+                idempotent: false,
                 path: format!("{id}.sql").into(),
                 body: Body::Sql { up: String::new(), down: String::new(), up_line: 0, down_line: 0 },
             };

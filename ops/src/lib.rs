@@ -18,6 +18,7 @@ pub mod check;
 pub mod convert;
 pub mod drivers;
 pub mod error;
+pub mod expand_contract;
 pub mod listing;
 pub mod offline;
 pub mod rehearse;

@@ -92,7 +92,9 @@ async fn rehearse(
         failures: Vec::new(),
     };
     let all = graph.ancestors(graph.heads(), true);
-    let order = graph.topological_sort(&all, graph.heads());
+    // Oldest first, as an upgrade runs them.
+    let mut order = graph.topological_sort(&all, graph.heads());
+    order.reverse();
     for (n, &index) in order.iter().enumerate() {
         let id = &graph.revision(index).id;
         progress(&format!("{}: stairway {}/{} {id}", db.name, n + 1, order.len()));
@@ -270,7 +272,11 @@ impl Scratch {
             let server_db = if flavor == Flavor::Postgres { "postgres" } else { "mysql" };
             let at = |database: &str| url.with_database(database).ok_or_else(|| unusable(&"not a server URL"));
             let admin_options = ConnectOptions { url: at(server_db)?, ..base.clone() };
-            let admin = session::open(driver.as_ref(), &admin_options).await.map_err(|e| unusable(&e))?;
+            let mut admin = session::open(driver.as_ref(), &admin_options).await.map_err(|e| unusable(&e))?;
+            if flavor == Flavor::Postgres {
+                // `DROP DATABASE IF EXISTS` of a database not made yet is no news.
+                admin.execute("SET client_min_messages = warning").await.map_err(|e| unusable(&e))?;
+            }
             (at(&name)?, Place::Server { admin, name })
         };
         let force = if flavor == Flavor::Postgres { " WITH (FORCE)" } else { "" };

@@ -3,13 +3,19 @@
 use anyhow::Result;
 use retort_history::author::NewRevision;
 use retort_ops::authoring::{self, Written};
+use retort_ops::expand_contract::{self, Rename};
 use serde_json::json;
 
 use crate::args::{Format, Global, MergeArgs, RevisionArgs};
 use crate::output::{Exit, document};
 
-/// `retort revision -m ...`.
-pub fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
+/// `retort revision -m ...`, or `--rename-column TABLE.OLD:NEW`.
+pub async fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
+    if let Some(spec) = &args.rename_column {
+        let rename = Rename::parse(spec, args.column_type.clone(), args.batch_size)?;
+        let written = expand_contract::rename_column(&super::workspace(global)?, &rename).await?;
+        return Ok(print_all(global, &written));
+    }
     let request = NewRevision {
         message: args.message.clone(),
         heads: args.head.iter().cloned().collect(),
@@ -34,6 +40,18 @@ pub fn merge(global: &Global, args: &MergeArgs) -> Result<Exit> {
     };
     let written = authoring::merge(&super::workspace(global)?, &args.revisions, request)?;
     Ok(print(global, &written))
+}
+
+/// The phases of a rename: one line each, or one JSON document listing them.
+fn print_all(global: &Global, written: &[Written]) -> Exit {
+    match global.format {
+        Format::Json | Format::Ndjson => {
+            let revisions: Vec<_> = written.iter().map(|w| json!({"revision": w.revision, "path": w.path})).collect();
+            outln!("{}", document(json!({"ok": true, "revisions": revisions})))
+        }
+        Format::Text => written.iter().for_each(|w| outln!("Generating {} ... done", w.path.display())),
+    }
+    Exit::Ok
 }
 
 fn print(global: &Global, written: &Written) -> Exit {

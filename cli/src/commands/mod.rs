@@ -34,7 +34,7 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
     let global = &cli.global;
     match &cli.command {
         Command::Init(args) => init::exec(global, args),
-        Command::Revision(args) => author::revision(global, args),
+        Command::Revision(args) => author::revision(global, args).await,
         Command::Merge(args) => author::merge(global, args),
         Command::Heads(args) => graph::heads(global, args),
         Command::Branches(args) => graph::branches(global, args),

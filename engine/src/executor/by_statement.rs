@@ -21,6 +21,8 @@ use retort_history::plan::Step;
 enum Verdict {
     /// Harmless to run again.
     Repeat,
+    /// Its revision says every statement is harmless to run again.
+    Idempotent,
     Applied,
     NotApplied,
     Unknown,
@@ -164,8 +166,10 @@ impl Run<'_> {
             step.path.display(),
             file_line(step.line, &statements[i])
         );
-        let (done, how) = match self.verdict(&statements[i].sql).await? {
+        let verdict = if step.idempotent { Verdict::Idempotent } else { self.verdict(&statements[i].sql).await? };
+        let (done, how) = match verdict {
             Verdict::Repeat => (i, "it is safe to repeat, so it runs again"),
+            Verdict::Idempotent => (i, "its revision is marked `Idempotent: true`, so it runs again"),
             Verdict::NotApplied => (i, "the catalog shows it did not take effect, so it runs again"),
             Verdict::Applied => (i + 1, "the catalog shows it took effect: marked done"),
             Verdict::Unknown => {

@@ -53,6 +53,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Option<Revision>, ScriptError> {
         create_date,
         transactional: true,
         allow: Vec::new(),
+        idempotent: false,
         path: path.to_path_buf(),
         body: Body::Python,
     }))

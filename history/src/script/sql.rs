@@ -58,6 +58,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Revision, ScriptError> {
         create_date: header.create_date,
         transactional: header.transactional,
         allow: header.allow,
+        idempotent: header.idempotent,
         path: path.to_path_buf(),
         body: Body::Sql { up, down, up_line: index + up_line, down_line: index + down_line },
     })
@@ -72,6 +73,7 @@ struct Header {
     create_date: Option<String>,
     transactional: bool,
     allow: Vec<String>,
+    idempotent: bool,
     seen_field: bool,
     /// Fields given so far: each may be given once.
     given: Vec<String>,
@@ -88,6 +90,7 @@ impl Default for Header {
             create_date: None,
             transactional: true,
             allow: Vec::new(),
+            idempotent: false,
             seen_field: false,
             given: Vec::new(),
         }
@@ -121,6 +124,7 @@ impl Header {
             "create date" => self.create_date = Some(value.to_string()),
             "transactional" => self.transactional = boolean(value)?,
             "allow" => self.allow = distinct(value, "Allow")?,
+            "idempotent" => self.idempotent = boolean(value)?,
             other => return Err(format!("unknown header field `{other}`")),
         }
         Ok(())
@@ -132,7 +136,14 @@ impl Header {
 fn is_field(name: &str) -> bool {
     matches!(
         name,
-        "revision id" | "revises" | "branch labels" | "depends on" | "create date" | "transactional" | "allow"
+        "revision id"
+            | "revises"
+            | "branch labels"
+            | "depends on"
+            | "create date"
+            | "transactional"
+            | "allow"
+            | "idempotent"
     )
 }
 
@@ -261,6 +272,12 @@ pub fn render(revision: &Revision, up: &str, down: &str) -> String {
     }
     if !revision.transactional {
         out.push_str("-- Transactional: false\n");
+    }
+    if revision.idempotent {
+        out.push_str("-- Idempotent: true\n");
+    }
+    if !revision.allow.is_empty() {
+        out.push_str(&format!("-- Allow: {}\n", revision.allow.join(", ")));
     }
     out.push_str(&format!("\n-- migrate:up\n{up}\n\n-- migrate:down\n{down}\n"));
     out
