@@ -3,7 +3,8 @@
 //! version rows is refused (and `retort resolve` settles it); `downgrade`, `stamp`
 //! and `stamp --purge` clear what they move past; version rows holding a revision
 //! and its ancestor are shown and refused with exit 1; an in-flight statement the
-//! catalog cannot judge stops the run naming `retort resolve`; SIGINT stops a run
+//! catalog cannot judge stops the run naming `retort resolve`, unless its revision
+//! says `Idempotent: true` and it simply runs again; SIGINT stops a run
 //! with exit 130 and the next run finishes.
 
 use std::path::Path;
@@ -225,6 +226,29 @@ fn an_in_flight_statement_the_catalog_cannot_judge_names_resolve() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("resuming at statement 3 of 3"), "{}", text(&out));
     assert_eq!(sql(dir.path(), "SELECT COUNT(*) FROM needed"), [[Some("1".into())]], "statement 3 ran once");
+}
+
+/// The same in-flight statement in a revision marked `Idempotent: true`: the next
+/// plain run re-runs it without asking anyone.
+#[test]
+fn an_in_flight_statement_of_an_idempotent_revision_runs_again() {
+    let dir = project();
+    let file = dir.path().join("scripts/versions/r2aaaaaaaaaa.sql");
+    let text_of = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text_of.replace("-- Transactional: false", "-- Transactional: false\n-- Idempotent: true"))
+        .unwrap();
+    stop_part_way(dir.path());
+    let statements = retort_engine::split::split(
+        "CREATE TABLE t2a (id INTEGER);\nCREATE TABLE t2b (id INTEGER);\nINSERT INTO needed (id) VALUES (1);",
+        retort_engine::split::Flavor::Sqlite,
+    );
+    let sum = retort_engine::progress::checksum(&statements[2..]);
+    sql(dir.path(), &format!("UPDATE alembic_version_default_progress SET running = 3, running_checksum = '{sum}'"));
+    sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
+    let out = retort(dir.path(), &["upgrade", "heads"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("marked `Idempotent: true`, so it runs again"), "{}", text(&out));
+    assert_eq!(sql(dir.path(), "SELECT COUNT(*) FROM needed"), [[Some("1".into())]]);
 }
 
 #[test]
