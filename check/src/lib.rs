@@ -20,6 +20,26 @@ use retort_history::graph::Graph;
 
 pub use rules::{Rule, Severity};
 
+/// What a selected database tells about the statements it would run; the
+/// default (no database) assumes a PostgreSQL that is supported today and no
+/// large tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Facts {
+    /// `server_version_num` of a PostgreSQL target (e.g. 110022).
+    pub postgres_version: u32,
+    /// Tables (lower case) with at least [`LARGE_TABLE_ROWS`] rows.
+    pub large_tables: Vec<String>,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Facts { postgres_version: 130000, large_tables: Vec::new() }
+    }
+}
+
+/// From how many rows on a MySQL/MariaDB table a copying `ALTER TABLE` is a finding.
+pub const LARGE_TABLE_ROWS: u64 = 100_000;
+
 /// One thing `retort check` found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Finding {
@@ -56,11 +76,11 @@ pub fn drift_findings(target: &str, drift: &[retort_engine::audit::Drift]) -> Ve
         .collect()
 }
 
-/// Every finding in `graph`'s revisions, for targets of `flavor`, except those
-/// their revisions silence; in file order.
-pub fn check_history(graph: &Graph, flavor: Flavor) -> Vec<Finding> {
+/// Every finding in `graph`'s revisions, for targets of `flavor` and what
+/// `facts` says of them, except those their revisions silence; in file order.
+pub fn check_history(graph: &Graph, flavor: Flavor, facts: &Facts) -> Vec<Finding> {
     let mut found = graph_rules::check(graph);
-    found.extend(statement_rules::check(graph, flavor));
+    found.extend(statement_rules::check(graph, flavor, facts));
     let mut found = rules::apply_allow(graph, found);
     found.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     found.dedup();

@@ -33,6 +33,9 @@ pub enum Rule {
     SetNotNull,
     VolatileDefault,
     IndexNotConcurrent,
+    /// MySQL/MariaDB `ALTER TABLE` without `ALGORITHM=INSTANT/INPLACE` on a large
+    /// table of a selected database.
+    AlterWithoutAlgorithm,
     /// An `Allow:` header names no rule.
     UnknownRule,
     /// An applied revision's file changed since it was applied (from the audit
@@ -42,7 +45,7 @@ pub enum Rule {
 
 impl Rule {
     /// The rules a revision may silence.
-    pub const ALL: [Rule; 9] = [
+    pub const ALL: [Rule; 10] = [
         Rule::UnmergedHeads,
         Rule::NeedsAutocommit,
         Rule::UnlabelledBranch,
@@ -52,6 +55,7 @@ impl Rule {
         Rule::SetNotNull,
         Rule::VolatileDefault,
         Rule::IndexNotConcurrent,
+        Rule::AlterWithoutAlgorithm,
     ];
 
     /// The rule's name, e.g. `drop-column`.
@@ -66,6 +70,7 @@ impl Rule {
             Rule::SetNotNull => "set-not-null",
             Rule::VolatileDefault => "volatile-default",
             Rule::IndexNotConcurrent => "index-not-concurrent",
+            Rule::AlterWithoutAlgorithm => "alter-without-algorithm",
             Rule::UnknownRule => "unknown-rule",
             Rule::Drift => "drift",
         }

@@ -10,13 +10,9 @@ use retort_history::graph::Graph;
 use retort_history::plan::Direction;
 use retort_history::revision::Revision;
 
-use crate::{Finding, Rule};
+use crate::{Facts, Finding, Rule};
 
-/// The PostgreSQL version the autocommit rule assumes: every version still
-/// supported accepts `ALTER TYPE … ADD VALUE` inside a transaction.
-const POSTGRES_VERSION: u32 = 130000;
-
-pub(crate) fn check(graph: &Graph, flavor: Flavor) -> Vec<Finding> {
+pub(crate) fn check(graph: &Graph, flavor: Flavor, facts: &Facts) -> Vec<Finding> {
     let mut found = Vec::new();
     for rev in graph.revisions() {
         for direction in [Direction::Up, Direction::Down] {
@@ -24,12 +20,12 @@ pub(crate) fn check(graph: &Graph, flavor: Flavor) -> Vec<Finding> {
             let statements = split(body, flavor);
             let line = |s: &Statement| first_line.max(1) + s.line - 1;
             if rev.transactional {
-                for s in statements.iter().filter(|s| needs_autocommit(&s.sql, flavor)) {
+                for s in statements.iter().filter(|s| needs_autocommit(&s.sql, flavor, facts.postgres_version)) {
                     found.push(autocommit_finding(rev, direction, line(s), &s.sql));
                 }
             }
             if direction == Direction::Up {
-                found.extend(hazard_findings(rev, &statements, flavor, line));
+                found.extend(hazard_findings(rev, &statements, flavor, facts, line));
             }
         }
     }
@@ -37,9 +33,9 @@ pub(crate) fn check(graph: &Graph, flavor: Flavor) -> Vec<Finding> {
 }
 
 /// Whether the database refuses `sql` inside a transaction.
-fn needs_autocommit(sql: &str, flavor: Flavor) -> bool {
+fn needs_autocommit(sql: &str, flavor: Flavor, postgres_version: u32) -> bool {
     match flavor {
-        Flavor::Postgres => statement::postgres_needs_autocommit(sql, POSTGRES_VERSION),
+        Flavor::Postgres => statement::postgres_needs_autocommit(sql, postgres_version),
         Flavor::Sqlite => statement::sqlite_needs_autocommit(sql),
         Flavor::MySql | Flavor::SqlServer => false,
     }
@@ -63,6 +59,7 @@ fn hazard_findings(
     rev: &Revision,
     statements: &[Statement],
     flavor: Flavor,
+    facts: &Facts,
     line: impl Fn(&Statement) -> usize,
 ) -> Vec<Finding> {
     let mut created: HashSet<String> = HashSet::new();
@@ -78,9 +75,14 @@ fn hazard_findings(
             }
         }
         for hazard in statement::hazards(&s.sql, flavor) {
-            if let Hazard::IndexNotConcurrent { table } = &hazard
-                && created.contains(&table.name.text.to_ascii_lowercase())
-            {
+            let skip = match &hazard {
+                Hazard::IndexNotConcurrent { table } => created.contains(&table.name.text.to_ascii_lowercase()),
+                Hazard::AlterWithoutAlgorithm { table } => {
+                    !facts.large_tables.contains(&table.name.text.to_ascii_lowercase())
+                }
+                _ => false,
+            };
+            if skip {
                 continue;
             }
             let (rule, message, fix) = describe(&hazard);
@@ -125,6 +127,13 @@ fn describe(hazard: &Hazard) -> (Rule, String, String) {
             format!("blocks writes to {} while the index builds", table.name.text),
             "use CREATE INDEX CONCURRENTLY in a `-- Transactional: false` revision; \
              or `-- Allow: index-not-concurrent`"
+                .into(),
+        ),
+        Hazard::AlterWithoutAlgorithm { table } => (
+            Rule::AlterWithoutAlgorithm,
+            format!("{} is large; the server may copy it and block writes while it does", table.name.text),
+            "add `, ALGORITHM=INSTANT` (or INPLACE) so that the server refuses instead of copying; \
+             or `-- Allow: alter-without-algorithm`"
                 .into(),
         ),
     }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use retort_tests::servers::write_revision;
+use retort_tests::servers::{Kind, TestDb, write_revision};
 use serde_json::Value;
 
 fn retort(dir: &Path, args: &[&str]) -> Output {
@@ -226,4 +226,51 @@ fn a_selected_database_is_checked_for_drift() {
     assert_eq!(out.status.code(), Some(1), "an upgrade that runs something stops on drift");
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("changed since it was applied"), "{said}");
+}
+
+/// With `-d` on MariaDB, an `ALTER TABLE` without `ALGORITHM=INSTANT/INPLACE` on a
+/// table of at least 100,000 rows is a warning; on a small table, or without `-d`,
+/// it is not. On PostgreSQL `-d` reads the server's version for the autocommit rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selected_database_tells_which_tables_are_large() {
+    let db = TestDb::create(Kind::Mariadb).await.unwrap();
+    let s = db.scripts();
+    let setup = "CREATE TABLE big (id INT PRIMARY KEY);\nINSERT INTO big SELECT seq FROM seq_1_to_120000;\n\
+                 CREATE TABLE small (id INT PRIMARY KEY);\nANALYZE TABLE big;";
+    write_revision(&s, "m1", &[], "", setup, "DROP TABLE big;\nDROP TABLE small;");
+    let dir = db.dir.path();
+    config(dir, &[("main", &db.url, "scripts")]);
+    assert!(retort(dir, &["upgrade", "heads"]).status.success());
+    let alters = "ALTER TABLE big ADD COLUMN a INT;\nALTER TABLE small ADD COLUMN a INT;\n\
+                  ALTER TABLE big ADD COLUMN b INT, ALGORITHM=INSTANT;";
+    write_revision(
+        &s,
+        "m2",
+        &["m1"],
+        "",
+        alters,
+        "ALTER TABLE big DROP COLUMN a, DROP COLUMN b;\nALTER TABLE small DROP COLUMN a;",
+    );
+    let out = retort(dir, &["check", "--format", "json"]);
+    assert_eq!(found(&json(&out)), [], "without -d no table is known to be large");
+    let out = retort(dir, &["check", "-d", "main", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "a warning");
+    let doc = json(&out);
+    assert_eq!(found(&doc), [finding("alter-without-algorithm", "m2.sql", 6)], "{doc:#}");
+    db.drop_database().await;
+
+    let pg = TestDb::create(Kind::Postgres).await.unwrap();
+    let s = pg.scripts();
+    write_revision(
+        &s,
+        "p1",
+        &[],
+        "",
+        "CREATE TYPE mood AS ENUM ('ok');\nALTER TYPE mood ADD VALUE 'great';",
+        "DROP TYPE mood;",
+    );
+    config(pg.dir.path(), &[("main", &pg.url, "scripts")]);
+    let out = retort(pg.dir.path(), &["check", "-d", "main", "--format", "json"]);
+    assert_eq!(found(&json(&out)), [], "PostgreSQL 12 or later takes ADD VALUE inside a transaction");
+    pg.drop_database().await;
 }

@@ -4,7 +4,8 @@
 //! (Targets sharing a version table are refused when the config loads, for every
 //! command.)
 
-use retort_check::{Finding, Severity};
+use retort_check::{Facts, Finding, Severity};
+use retort_config::Database;
 use retort_engine::split::Flavor;
 
 use crate::error::Result;
@@ -34,26 +35,60 @@ pub async fn check(workspace: &Workspace) -> Result<CheckReport> {
     let mut checked: Vec<(Vec<std::path::PathBuf>, Flavor)> = Vec::new();
     let mut findings = Vec::new();
     for db in workspace.histories() {
-        // A fleet's history stands for its tenants, reached through its URL template.
-        let fleet = workspace.config.fleets.iter().find(|f| f.name == db.name);
-        let url = fleet.map_or(&db.connection.url, |f| &f.url_template);
-        let flavor = workspace.drivers.for_url(&db.name, url)?.dialect().flavor();
+        let flavor = flavor_of(workspace, &db)?;
         let key = (db.history.version_locations.clone(), flavor);
         if checked.contains(&key) {
             continue;
         }
         checked.push(key);
         let graph = workspace.graph(&db)?;
-        findings.extend(retort_check::check_history(&graph, flavor));
+        findings.extend(retort_check::check_history(&graph, flavor, &Facts::default()));
     }
     if workspace.names_targets() {
         for db in workspace.targets().await? {
+            let graph = workspace.graph(&db)?;
             let (rows, entries) = workspace.read_audit(&db).await?;
-            let drift = retort_engine::audit::drift(&*workspace.graph(&db)?, &rows, &entries.unwrap_or_default());
+            let drift = retort_engine::audit::drift(&graph, &rows, &entries.unwrap_or_default());
             findings.extend(retort_check::drift_findings(&db.name, &drift));
+            let flavor = flavor_of(workspace, &db)?;
+            let facts = facts_of(workspace, &db, flavor).await?;
+            findings.extend(retort_check::check_history(&graph, flavor, &facts));
         }
     }
     findings.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     findings.dedup();
     Ok(CheckReport { findings })
+}
+
+/// The dialect of a database, or of a fleet's tenants.
+fn flavor_of(workspace: &Workspace, db: &Database) -> Result<Flavor> {
+    // A fleet's history stands for its tenants, reached through its URL template.
+    let fleet = workspace.config.fleets.iter().find(|f| f.name == db.name);
+    let url = fleet.map_or(&db.connection.url, |f| &f.url_template);
+    Ok(workspace.drivers.for_url(&db.name, url)?.dialect().flavor())
+}
+
+/// What a selected target's server says: its PostgreSQL version, its large
+/// MySQL/MariaDB tables. Read-only.
+async fn facts_of(workspace: &Workspace, db: &Database, flavor: Flavor) -> Result<Facts> {
+    let sql = match flavor {
+        Flavor::Postgres => "SELECT current_setting('server_version_num')".to_string(),
+        Flavor::MySql => format!(
+            "SELECT LOWER(TABLE_NAME) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_ROWS >= {}",
+            retort_check::LARGE_TABLE_ROWS
+        ),
+        _ => return Ok(Facts::default()),
+    };
+    let rows = workspace.query(db, &sql).await?;
+    let first = |rows: &[Vec<Option<String>>]| rows.first().and_then(|r| r.first().cloned().flatten());
+    Ok(match flavor {
+        Flavor::Postgres => Facts {
+            postgres_version: first(&rows).and_then(|v| v.parse().ok()).unwrap_or(Facts::default().postgres_version),
+            ..Facts::default()
+        },
+        _ => Facts {
+            large_tables: rows.into_iter().filter_map(|r| r.into_iter().next().flatten()).collect(),
+            ..Facts::default()
+        },
+    })
 }

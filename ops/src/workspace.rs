@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use retort_config::{Config, Database, NameSource, Overrides};
 use retort_engine::audit;
-use retort_engine::driver::{ConnectOptions, DatabaseUrl};
+use retort_engine::driver::{ConnectOptions, Connection, DatabaseUrl, Driver};
 use retort_engine::fleet::in_shard;
 use retort_engine::session;
 use retort_history::graph::Graph;
@@ -186,21 +186,32 @@ impl Workspace {
 
     /// One read-only session: the version rows, and the audit rows when asked.
     async fn read(&self, db: &Database, with_audit: bool) -> Result<(Vec<String>, Option<Vec<audit::Entry>>)> {
-        let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
+        let (mut conn, driver) = self.open_read_only(db).await?;
         let unreachable = |e: &dyn std::fmt::Display| Error::Unreachable(format!("{}: {e}", label(db)));
-        let mut conn = session::open(driver.as_ref(), &self.connect_options(db, false))
-            .await
-            .map_err(|e| Error::Unreachable(format!("{}: cannot connect to {}: {e}", label(db), db.connection.url)))?;
         let dialect = driver.dialect();
-        let rows = retort_engine::driver::read_versions(conn.as_mut(), dialect, &db.version_table)
-            .await
-            .map_err(|e| unreachable(&e))?;
-        let entries = match with_audit {
-            true => audit::read(conn.as_mut(), dialect, &db.version_table).await.map_err(|e| unreachable(&e))?,
-            false => None,
+        let rows = retort_engine::driver::read_versions(conn.as_mut(), dialect, &db.version_table).await;
+        let entries = match (&rows, with_audit) {
+            (Ok(_), true) => audit::read(conn.as_mut(), dialect, &db.version_table).await,
+            _ => Ok(None),
         };
         let _ = conn.close().await;
-        Ok((rows.unwrap_or_default(), entries))
+        Ok((rows.map_err(|e| unreachable(&e))?.unwrap_or_default(), entries.map_err(|e| unreachable(&e))?))
+    }
+
+    /// The rows of `sql` on a target, in a read-only session.
+    pub async fn query(&self, db: &Database, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let (mut conn, _) = self.open_read_only(db).await?;
+        let rows = conn.query(sql).await;
+        let _ = conn.close().await;
+        rows.map_err(|e| Error::Unreachable(format!("{}: {e}", label(db))))
+    }
+
+    async fn open_read_only(&self, db: &Database) -> Result<(Box<dyn Connection>, Arc<dyn Driver>)> {
+        let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
+        let conn = session::open(driver.as_ref(), &self.connect_options(db, false))
+            .await
+            .map_err(|e| Error::Unreachable(format!("{}: cannot connect to {}: {e}", label(db), db.connection.url)))?;
+        Ok((conn, driver))
     }
 }
 

@@ -23,6 +23,9 @@ pub enum Hazard {
     /// PostgreSQL `CREATE INDEX` without `CONCURRENTLY`: blocks writes to the
     /// table while it builds.
     IndexNotConcurrent { table: Name },
+    /// MySQL/MariaDB `ALTER TABLE` without `ALGORITHM=INSTANT` or `INPLACE`: the
+    /// server may copy the table, blocking writes, and nothing stops it.
+    AlterWithoutAlgorithm { table: Name },
 }
 
 /// PostgreSQL functions whose default makes `ADD COLUMN` rewrite the table.
@@ -56,7 +59,16 @@ fn alter_table(r: &mut Reader) -> Vec<Hazard> {
     r.eat("IF EXISTS");
     r.eat("ONLY");
     let Some(table) = r.name() else { return Vec::new() };
-    r.rest().split(|t| t.depth == 0 && t.is(",")).filter_map(|clause| clause_hazard(clause, r.flavor, &table)).collect()
+    let rest = r.rest();
+    let mut found: Vec<Hazard> = rest
+        .split(|t| t.depth == 0 && t.is(","))
+        .filter_map(|clause| clause_hazard(clause, r.flavor, &table))
+        .collect();
+    let algorithm = rest.windows(3).any(|w| w[0].is("ALGORITHM") && w[1].is("=") && w[2].is("INSTANT|INPLACE"));
+    if r.flavor == Flavor::MySql && !algorithm {
+        found.push(Hazard::AlterWithoutAlgorithm { table });
+    }
+    found
 }
 
 /// The hazard of one top-level clause of `ALTER TABLE table`.
@@ -109,6 +121,7 @@ mod tests {
                 Hazard::SetNotNull { table, column } => format!("not-null {}.{column}", table.name.text),
                 Hazard::VolatileDefault { table, column } => format!("volatile {}.{column}", table.name.text),
                 Hazard::IndexNotConcurrent { table } => format!("index {}", table.name.text),
+                Hazard::AlterWithoutAlgorithm { table } => format!("algorithm {}", table.name.text),
             })
             .collect()
     }
@@ -139,7 +152,9 @@ mod tests {
     #[test]
     fn mysql_hazards() {
         let my = |sql| show(sql, Flavor::MySql);
-        assert_eq!(my("ALTER TABLE t ADD COLUMN a int DEFAULT (rand())"), Vec::<String>::new());
+        assert_eq!(my("ALTER TABLE t ADD COLUMN a int, ALGORITHM=INSTANT"), Vec::<String>::new());
+        assert_eq!(my("ALTER TABLE t ADD INDEX ix (a), ALGORITHM = INPLACE, LOCK=NONE"), Vec::<String>::new());
+        assert_eq!(my("ALTER TABLE t ADD COLUMN a int"), ["algorithm t"]);
         assert_eq!(my("ALTER TABLE `t` CHANGE COLUMN a b int, ALGORITHM=INSTANT"), ["rename t.a"]);
         assert_eq!(my("ALTER TABLE t CHANGE a a bigint, ALGORITHM=INPLACE"), Vec::<String>::new());
         assert_eq!(my("ALTER TABLE t DROP COLUMN a, ALGORITHM=INSTANT"), ["drop t.a"]);
