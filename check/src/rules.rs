@@ -98,25 +98,46 @@ impl Rule {
     }
 }
 
-/// Drops the findings a revision's `Allow:` header silences, and adds an error for
-/// each rule name there that is no rule (a typo must not silence nothing quietly).
+/// Drops the warnings a revision's `Allow:` header silences (rule names in any
+/// case), and adds an error for each name there that is no rule or names an
+/// error (errors break deploys: they cannot be silenced).
 pub(crate) fn apply_allow(graph: &Graph, found: Vec<Finding>) -> Vec<Finding> {
     let allows = |id: &str, rule: Rule| {
-        graph.index_of(id).is_some_and(|i| graph.revision(i).allow.iter().any(|a| a == rule.name()))
+        graph.index_of(id).is_some_and(|i| graph.revision(i).allow.iter().any(|a| a.eq_ignore_ascii_case(rule.name())))
     };
-    let mut kept: Vec<Finding> =
-        found.into_iter().filter(|f| !f.revision.as_deref().is_some_and(|id| allows(id, f.rule))).collect();
+    let silenced =
+        |f: &Finding| f.severity == Severity::Warning && f.revision.as_deref().is_some_and(|id| allows(id, f.rule));
+    let mut kept: Vec<Finding> = found.into_iter().filter(|f| !silenced(f)).collect();
+    let warnings: Vec<&str> =
+        Rule::ALL.iter().filter(|r| r.severity() == Severity::Warning).map(|r| r.name()).collect();
     for rev in graph.revisions() {
-        for name in rev.allow.iter().filter(|name| !Rule::ALL.iter().any(|r| r.name() == name.as_str())) {
-            let known: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
+        for name in &rev.allow {
+            let rule = Rule::ALL.iter().find(|r| r.name().eq_ignore_ascii_case(name));
+            let message = match rule {
+                Some(rule) if rule.severity() == Severity::Warning => continue,
+                Some(_) => {
+                    format!("`Allow:` names `{name}`, an error: errors cannot be silenced, they break the deploy")
+                }
+                None => format!("`Allow:` names `{name}`, which is no rule of retort check"),
+            };
             kept.push(Rule::UnknownRule.finding(
                 &rev.path,
-                1,
+                allow_line(&rev.path).unwrap_or(1),
                 Some(&rev.id),
-                format!("`Allow:` names `{name}`, which is no rule of retort check"),
-                format!("use one of: {}", known.join(", ")),
+                message,
+                format!("name only warnings: {}", warnings.join(", ")),
             ));
         }
     }
     kept
+}
+
+/// The line of a file's `-- Allow:` header.
+fn allow_line(path: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let allow = |line: &str| {
+        let field = line.trim_start().strip_prefix("--").map(|c| c.trim_start().to_ascii_lowercase());
+        field.is_some_and(|f| f.starts_with("allow:") || f.starts_with("allow :"))
+    };
+    text.lines().position(allow).map(|i| i + 1)
 }

@@ -177,7 +177,8 @@ fn targets_sharing_a_version_table_are_an_error() {
     assert!(!stderr.contains("secret"), "no password in the output");
 }
 
-/// A rule name in `Allow:` that is no rule is an error, not a silent no-op.
+/// A rule name in `Allow:` that is no rule, or an error's, is an error; names
+/// match in any case.
 #[test]
 fn an_allow_header_naming_no_rule_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -187,11 +188,23 @@ fn an_allow_header_naming_no_rule_is_an_error() {
     let out = retort(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("error[unknown-rule]: `Allow:` names `drop-colum`, which is no rule of retort check"),
-        "{text}"
-    );
+    let expected = "a1.sql:4: error[unknown-rule]: `Allow:` names `drop-colum`, which is no rule of retort check";
+    assert!(text.contains(expected), "{text}");
     assert!(text.contains("drop-column"), "the fix lists the rules: {text}");
+
+    // Errors break deploys: naming one is an error, and it stays reported.
+    let up = "CREATE TABLE b (id int);\nVACUUM;\nALTER TABLE a DROP COLUMN x;";
+    write_revision(&s, "a2", &["a1"], "-- Allow: Needs-Autocommit, Drop-Column", up, "SELECT 1;");
+    std::fs::write(
+        &s.join("versions/a1.sql"),
+        std::fs::read_to_string(s.join("versions/a1.sql")).unwrap().replace("-- Allow: drop-colum\n", "\n"),
+    )
+    .unwrap();
+    config(dir.path(), &[("main", "sqlite://app.db", "s")]);
+    let doc = json(&retort(dir.path(), &["check", "--format", "json"]));
+    let mut got = found(&doc);
+    got.sort();
+    assert_eq!(got, [finding("needs-autocommit", "a2.sql", 7), finding("unknown-rule", "a2.sql", 4)], "{doc:#}");
 }
 
 /// With `-d` the check reads the selected databases (creating nothing): an

@@ -2,7 +2,8 @@
 //! expand is live and the backfill runs, concurrent writers insert and update
 //! through the old and the new name, and every row reads back the same from
 //! both columns; after contract the old column is gone and no row lost its
-//! value; `retort test` takes every phase up, down and up.
+//! value; after a second rename on top, `retort test` takes every phase up, down
+//! and up and `retort check` passes.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -115,6 +116,8 @@ async fn rename_under_concurrent_writers(kind: Kind) {
     let mut expected = [backfill.as_str(), contract.as_str()];
     expected.sort();
     assert_eq!(at, expected);
+    // A second rename builds on both branches; every phase still rehearses cleanly.
+    ok(&retort(dir, &["revision", "--rename-column", "people.full_name:display_name"]));
     let rehearsed = retort(dir, &["test"]);
     assert!(rehearsed.status.success(), "{kind:?}: {}", String::from_utf8_lossy(&rehearsed.stdout));
     let checked = retort(dir, &["check"]);

@@ -36,12 +36,14 @@ pub fn create_table(name: &str) -> String {
     )
 }
 
-/// The checksum of a revision's body as its file holds it now: both sections,
-/// line endings normalised; `None` for a `.py` revision (never run by retort).
+/// The checksum of what a revision's upgrade runs, as its file holds it now: the
+/// `migrate:up` section without blank lines, whole-line `--` comments and the
+/// spaces around lines. Editing the downgrade or a comment is no drift; `None`
+/// for a `.py` revision (never run by retort).
 pub fn checksum(rev: &Revision) -> Option<String> {
-    let Body::Sql { up, down, .. } = &rev.body else { return None };
-    let text = format!("{}\0{}", up.replace("\r\n", "\n").trim(), down.replace("\r\n", "\n").trim());
-    Some(format!("{:016x}", fnv1a(text.bytes())))
+    let Body::Sql { up, .. } = &rev.body else { return None };
+    let lines = up.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("--"));
+    Some(format!("{:016x}", fnv1a(lines.flat_map(|l| l.bytes().chain([b'\n'])))))
 }
 
 /// How a step ended.
@@ -74,14 +76,14 @@ impl Entry {
         let finished = SystemTime::now();
         let duration = finished.duration_since(started).unwrap_or_default();
         Entry {
-            revision: revision.to_string(),
+            revision: plain(revision),
             direction: if direction == Direction::Up { "up" } else { "down" }.to_string(),
             checksum: checksum.to_string(),
             started_at: utc(started),
             finished_at: utc(finished),
             duration_ms: duration.as_millis() as u64,
-            host: host(),
-            os_user: os_user(),
+            host: plain(&host()),
+            os_user: plain(&os_user()),
             retort_version: env!("CARGO_PKG_VERSION").to_string(),
             outcome: if outcome == Outcome::Ok { "ok" } else { "failed" }.to_string(),
         }
@@ -196,6 +198,12 @@ pub fn drift(graph: &Graph, version_rows: &[String], entries: &[Entry]) -> Vec<D
     found
 }
 
+/// `text` fit for a literal in every dialect: without backslashes (an escape in
+/// MySQL's strings) and control characters, at most 255 characters.
+fn plain(text: &str) -> String {
+    text.chars().filter(|c| *c != '\\' && !c.is_control()).take(255).collect()
+}
+
 /// This machine's name, where it can be read.
 fn host() -> String {
     std::env::var("HOSTNAME")
@@ -238,6 +246,13 @@ mod tests {
         assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(utc(UNIX_EPOCH + Duration::from_millis(1_764_612_479_123)), "2025-12-01T18:07:59.123Z");
         assert_eq!(utc(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn values_fit_any_dialect() {
+        assert_eq!(plain("dom\\ain\\user\n'x'"), "domainuser'x'");
+        let entry = Entry::now("a1", Direction::Up, "00", SystemTime::now(), Outcome::Ok);
+        assert!(entry.insert("t").starts_with("INSERT INTO t (revision, direction"));
     }
 
     #[test]

@@ -13,25 +13,36 @@ use crate::split::Flavor;
 /// function name) decides whether the line is one of retort's own tables.
 fn queries(flavor: Flavor) -> &'static [&'static str] {
     match flavor {
+        // Every schema but the system's: revisions may create their own.
         Flavor::Postgres => &[
-            "SELECT table_name::text, 'column ' || table_name || '.' || column_name || ' ' || data_type \
-             || coalesce('(' || character_maximum_length || ')', '') \
-             || CASE WHEN is_nullable = 'NO' THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || column_default, '') \
-             FROM information_schema.columns WHERE table_schema = current_schema()",
-            "SELECT tablename::text, 'index ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()",
-            "SELECT conrelid::regclass::text, 'constraint ' || conrelid::regclass::text || '.' || conname || ' ' \
-             || pg_get_constraintdef(oid) FROM pg_constraint \
-             WHERE connamespace = current_schema()::regnamespace AND conrelid <> 0",
-            "SELECT event_object_table::text, 'trigger ' || event_object_table || '.' || trigger_name || ' ' \
-             || action_timing || ' ' || event_manipulation || ' ' || action_statement \
-             FROM information_schema.triggers WHERE trigger_schema = current_schema()",
-            "SELECT table_name::text, 'view ' || table_name || ' ' || view_definition \
-             FROM information_schema.views WHERE table_schema = current_schema()",
-            "SELECT t.typname::text, 'enum ' || t.typname || ' (' || string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) \
-             || ')' FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
-             WHERE t.typnamespace = current_schema()::regnamespace GROUP BY t.typname",
+            "SELECT n.nspname::text, 'schema ' || n.nspname FROM pg_namespace n \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'public') AND n.nspname NOT LIKE 'pg\\_%'",
+            "SELECT c.relname::text, 'column ' || n.nspname || '.' || c.relname || '.' || a.attname || ' ' \
+             || format_type(a.atttypid, a.atttypmod) || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END \
+             || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
+            "SELECT tablename::text, 'index ' || indexdef FROM pg_indexes \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND schemaname NOT LIKE 'pg\\_%'",
+            "SELECT c.relname::text, 'constraint ' || n.nspname || '.' || c.relname || '.' || k.conname || ' ' \
+             || pg_get_constraintdef(k.oid) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
+            "SELECT event_object_table::text, 'trigger ' || event_object_schema || '.' || event_object_table || '.' \
+             || trigger_name || ' ' || action_timing || ' ' || event_manipulation || ' ' || action_statement \
+             FROM information_schema.triggers WHERE trigger_schema NOT IN ('pg_catalog', 'information_schema')",
+            "SELECT c.relname::text, 'view ' || n.nspname || '.' || c.relname || ' ' || pg_get_viewdef(c.oid) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
+            "SELECT t.typname::text, 'enum ' || n.nspname || '.' || t.typname || ' (' \
+             || string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) || ')' FROM pg_type t \
+             JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace \
+             GROUP BY n.nspname, t.typname",
             "SELECT p.proname::text, 'function ' || pg_get_functiondef(p.oid) FROM pg_proc p \
-             WHERE p.pronamespace = current_schema()::regnamespace AND p.prokind IN ('f', 'p')",
+             JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'",
         ],
         Flavor::MySql => &[
             "SELECT TABLE_NAME, CONCAT('column ', TABLE_NAME, '.', COLUMN_NAME, ' ', COLUMN_TYPE, \

@@ -101,7 +101,7 @@ async fn rehearse(
         test.revisions += 1;
         if let Some(failure) = stairway(scratch, graph, index).await? {
             test.failures.push(failure);
-            return Ok(test); // later revisions build on this one
+            break; // later revisions build on this one; merges only go up, so they still count
         }
     }
     for &merge in order.iter().filter(|&&i| graph.is_merge_point(i)) {
@@ -115,15 +115,22 @@ async fn rehearse(
     Ok(test)
 }
 
-/// Revision `index` up, down and up on a fresh database holding its ancestors;
-/// each step's schema is judged before the next step runs on it.
+/// Revision `index` up, down and up on a fresh database holding what it needs
+/// (its ancestors and dependencies); each step's schema is judged before the next
+/// step runs on it. The downgrade (to the first parent) may take dependents of
+/// that parent with it: its schema is then compared with a fresh database brought
+/// to the revisions the downgrade left.
 async fn stairway(scratch: &mut Scratch, graph: &Graph, index: usize) -> Result<Option<Failure>> {
     let rev = graph.revision(index);
+    let id = |i: &usize| graph.revision(*i).id.clone();
+    let parents: Vec<String> = graph.parents(index).iter().map(id).collect();
+    let needs: Vec<String> = parents.iter().cloned().chain(graph.dependencies(index).iter().map(id)).collect();
     let mut conn = scratch.fresh().await?;
-    let parents: Vec<String> = graph.parents(index).iter().map(|&p| graph.revision(p).id.clone()).collect();
-    for parent in &parents {
-        if let Some(failure) = scratch.run(conn.as_mut(), graph, Action::Upgrade(parent.clone()), &rev.id).await {
-            return Ok(Some(failure));
+    let mut before_rows = Vec::new();
+    for need in &needs {
+        match scratch.run(conn.as_mut(), graph, Action::Upgrade(need.clone()), &rev.id).await {
+            Ok(rows) => before_rows = rows,
+            Err(failure) => return Ok(Some(failure)),
         }
     }
     let diverged = |message: String, first: &[String], second: &[String]| {
@@ -139,29 +146,51 @@ async fn stairway(scratch: &mut Scratch, graph: &Graph, index: usize) -> Result<
     };
     let before = scratch.snapshot(conn.as_mut()).await?;
     let up = Action::Upgrade(rev.id.clone());
-    if let Some(failure) = scratch.run(conn.as_mut(), graph, up.clone(), &rev.id).await {
+    if let Err(failure) = scratch.run(conn.as_mut(), graph, up.clone(), &rev.id).await {
         return Ok(Some(failure));
     }
     let after = scratch.snapshot(conn.as_mut()).await?;
     let down_to = parents.first().cloned().unwrap_or_else(|| "base".into());
-    if let Some(failure) = scratch.run(conn.as_mut(), graph, Action::Downgrade(down_to), &rev.id).await {
-        return Ok(Some(failure));
-    }
+    let down_rows = match scratch.run(conn.as_mut(), graph, Action::Downgrade(down_to), &rev.id).await {
+        Ok(rows) => rows,
+        Err(failure) => return Ok(Some(failure)),
+    };
     let down = scratch.snapshot(conn.as_mut()).await?;
-    if down != before {
-        return Ok(diverged(format!("downgrading {} does not give back the schema before it", rev.id), &before, &down));
+    let same_rows = |a: &[String], b: &[String]| {
+        let (mut a, mut b) = (a.to_vec(), b.to_vec());
+        a.sort();
+        b.sort();
+        a == b
+    };
+    let undone = format!("downgrading {} does not give back the schema before it", rev.id);
+    if same_rows(&down_rows, &before_rows) && down != before {
+        return Ok(diverged(undone, &before, &down));
     }
-    if let Some(failure) = scratch.run(conn.as_mut(), graph, up, &rev.id).await {
+    if let Err(failure) = scratch.run(conn.as_mut(), graph, up, &rev.id).await {
         return Ok(Some(failure));
     }
     let again = scratch.snapshot(conn.as_mut()).await?;
     let _ = conn.close().await;
-    Ok((again != after)
-        .then(|| {
-            let message = format!("upgrading {} again after its downgrade gives another schema", rev.id);
-            diverged(message, &after, &again)
-        })
-        .flatten())
+    if again != after {
+        return Ok(diverged(
+            format!("upgrading {} again after its downgrade gives another schema", rev.id),
+            &after,
+            &again,
+        ));
+    }
+    if same_rows(&down_rows, &before_rows) {
+        return Ok(None);
+    }
+    // The downgrade left other revisions than the ones before: build those afresh.
+    let mut conn = scratch.fresh().await?;
+    for row in &down_rows {
+        if let Err(failure) = scratch.run(conn.as_mut(), graph, Action::Upgrade(row.clone()), &rev.id).await {
+            return Ok(Some(failure));
+        }
+    }
+    let expected = scratch.snapshot(conn.as_mut()).await?;
+    let _ = conn.close().await;
+    Ok(if down != expected { diverged(undone, &expected, &down) } else { None })
 }
 
 /// Merge `merge` after each order of its parents (all orders up to four
@@ -180,7 +209,7 @@ async fn merge_orders(scratch: &mut Scratch, graph: &Graph, merge: usize) -> Res
         let mut conn = scratch.fresh().await?;
         let upgrades = order.iter().chain([id]).map(|r| Action::Upgrade(r.clone()));
         for action in upgrades {
-            if let Some(failure) = scratch.run(conn.as_mut(), graph, action, id).await {
+            if let Err(failure) = scratch.run(conn.as_mut(), graph, action, id).await {
                 return Ok((tried + 1, Some(Failure { orders: vec![order.clone()], ..failure })));
             }
         }
@@ -301,8 +330,15 @@ impl Scratch {
         session::open(self.driver.as_ref(), &self.options).await.map_err(|e| failed(&e))
     }
 
-    /// Runs `action`; a failure of the run becomes a `step` failure for `revision`.
-    async fn run(&self, conn: &mut dyn Connection, graph: &Graph, action: Action, revision: &str) -> Option<Failure> {
+    /// Runs `action`, returning the version rows after it; a failure of the run
+    /// becomes a `step` failure for `revision`.
+    async fn run(
+        &self,
+        conn: &mut dyn Connection,
+        graph: &Graph,
+        action: Action,
+        revision: &str,
+    ) -> std::result::Result<Vec<String>, Failure> {
         let options = RunOptions { target: "test".into(), ..RunOptions::default() };
         let verb = match &action {
             Action::Downgrade(spec) => format!("downgrade {spec}"),
@@ -310,14 +346,17 @@ impl Scratch {
             _ => String::new(),
         };
         let report = executor::run(conn, self.driver.dialect(), graph, &self.table, &action, &options).await;
-        report.error.map(|e| Failure {
-            kind: "step",
-            revision: revision.to_string(),
-            message: format!("{verb}: {e}"),
-            orders: vec![],
-            only_in_first: vec![],
-            only_in_second: vec![],
-        })
+        match report.error {
+            None => Ok(report.after),
+            Some(e) => Err(Failure {
+                kind: "step",
+                revision: revision.to_string(),
+                message: format!("{verb}: {e}"),
+                orders: vec![],
+                only_in_first: vec![],
+                only_in_second: vec![],
+            }),
+        }
     }
 
     async fn snapshot(&self, conn: &mut dyn Connection) -> Result<Vec<String>> {

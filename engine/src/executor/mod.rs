@@ -14,6 +14,7 @@
 //! Every run watches its [`Interrupt`]: it starts no new step or statement once
 //! the interrupt is triggered, and cancels a statement running on the server.
 
+mod audit_trail;
 mod by_statement;
 mod offline;
 
@@ -468,11 +469,12 @@ impl<'a> Run<'a> {
         if let Action::Resolve { revision, how } = action {
             return self.resolve(graph, revision, *how).await;
         }
+        let audited = self.judge_drift(graph, action, &plan).await?;
         self.settle_recorded_progress(graph, action, &plan).await?;
         if existing.is_none() {
             self.conn.execute(&self.dialect.create_version_table(self.table)).await?;
         }
-        self.prepare_audit(graph, action, &plan).await?;
+        self.prepare_audit(audited).await?;
         let result = match action {
             Action::Stamp { purge, .. } => self.apply_stamp(&plan, *purge).await,
             _ => self.apply_all(&plan).await,
@@ -735,9 +737,9 @@ impl<'a> Run<'a> {
             self.apply_atomic(step).await
         };
         if let Err(error) = result {
-            if self.checksums.contains_key(&step.revision) && !in_run {
+            if let Some(insert) = self.audit_insert(step, audit::Outcome::Failed).filter(|_| !in_run) {
                 // Best effort, in autocommit: after a failure the connection may be gone.
-                let _ = self.conn.execute(&self.audit_insert(step, audit::Outcome::Failed)).await;
+                let _ = self.conn.execute(&insert).await;
             }
             return Err(match error {
                 RunError::Step { at, .. } if self.options.interrupt.is_triggered() => RunError::Interrupted(format!(
@@ -831,43 +833,6 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// For upgrades and downgrades that run a step: before an upgrade, judges
-    /// the applied revisions for drift; creates the audit table where it is
-    /// missing; notes the checksums of the plan's revisions. A run with nothing to
-    /// do reads nothing more (`retort check -d` judges drift on demand).
-    async fn prepare_audit(&mut self, graph: &Graph, action: &Action, plan: &Plan) -> Result<(), RunError> {
-        let runs_a_step = plan.steps.iter().any(|s| !s.is_stamp);
-        if !matches!(action, Action::Upgrade(_) | Action::Downgrade(_)) || !runs_a_step {
-            return Ok(());
-        }
-        let entries = audit::read(self.conn, self.dialect, self.table).await?;
-        if let (Action::Upgrade(_), Some(entries)) = (action, &entries) {
-            let drift = audit::drift(graph, &self.report.before, entries);
-            if !drift.is_empty() && self.options.policy.stop_on_drift {
-                return Err(RunError::Drifted { drift, target: self.options.target.clone() });
-            }
-            for d in drift {
-                self.note(format!("{d} (on_drift = \"warn\": running anyway)"));
-            }
-        }
-        for step in plan.steps.iter().filter(|s| !s.is_stamp) {
-            if let Some(sum) = graph.index_of(&step.revision).and_then(|i| audit::checksum(graph.revision(i))) {
-                self.checksums.insert(step.revision.clone(), sum);
-            }
-        }
-        if entries.is_none() && !self.checksums.is_empty() {
-            self.conn.execute(&self.dialect.create_audit_table(self.table)).await?;
-        }
-        Ok(())
-    }
-
-    /// The audit row of `step`, ending now.
-    fn audit_insert(&self, step: &Step, outcome: audit::Outcome) -> String {
-        let checksum = self.checksums.get(&step.revision).map_or("", String::as_str);
-        let entry = audit::Entry::now(&step.revision, step.direction, checksum, self.step_started, outcome);
-        entry.insert(&self.dialect.table_name(&audit::table(self.table)))
-    }
-
     async fn version_change(&mut self, step: &Step) -> Result<(), RunError> {
         for op in step.change.ops() {
             let affected = self.conn.execute(&self.dialect.version_op(self.table, &op)).await?;
@@ -883,8 +848,8 @@ impl<'a> Run<'a> {
                 });
             }
         }
-        if self.checksums.contains_key(&step.revision) {
-            self.conn.execute(&self.audit_insert(step, audit::Outcome::Ok)).await?;
+        if let Some(insert) = self.audit_insert(step, audit::Outcome::Ok) {
+            self.conn.execute(&insert).await?;
         }
         Ok(())
     }
