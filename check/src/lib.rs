@@ -57,21 +57,32 @@ pub struct Finding {
 }
 
 /// A `drift` finding for each applied revision of `target` whose file changed
-/// since it was applied (`retort_engine::audit::drift`).
-pub fn drift_findings(target: &str, drift: &[retort_engine::audit::Drift]) -> Vec<Finding> {
+/// since it was applied (`retort_engine::audit::drift`): an error when the
+/// target's upgrades stop on drift, a warning when it says `on_drift = "warn"`.
+pub fn drift_findings(target: &str, drift: &[retort_engine::audit::Drift], stops: bool) -> Vec<Finding> {
     drift
         .iter()
         .map(|d| {
-            Rule::Drift.finding(
-                &d.path,
-                1,
-                Some(&d.revision),
-                format!(
-                    "revision {} changed since it was applied to `{target}` at {} (checksum {}, now {}): the next upgrade of `{target}` stops",
-                    d.revision, d.applied_at, d.applied_checksum, d.file_checksum
+            let changed = format!(
+                "revision {} changed since it was applied to `{target}` at {} (checksum {}, now {})",
+                d.revision, d.applied_at, d.applied_checksum, d.file_checksum
+            );
+            let (consequence, fix) = match stops {
+                true => (
+                    format!("the next upgrade of `{target}` stops"),
+                    format!("restore the file as it was applied, or set `on_drift = \"warn\"` for `{target}`"),
                 ),
-                format!("restore the file as it was applied, or set `on_drift = \"warn\"` for `{target}`"),
-            )
+                false => (
+                    format!("`{target}` says on_drift = \"warn\": its upgrades run anyway"),
+                    "restore the file as it was applied, if the edit was not meant".to_string(),
+                ),
+            };
+            let mut finding =
+                Rule::Drift.finding(&d.path, 1, Some(&d.revision), format!("{changed}: {consequence}"), fix);
+            if !stops {
+                finding.severity = Severity::Warning;
+            }
+            finding
         })
         .collect()
 }

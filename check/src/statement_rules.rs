@@ -53,8 +53,8 @@ fn autocommit_finding(rev: &Revision, direction: Direction, line: usize, sql: &s
     )
 }
 
-/// The hazards of an upgrade body. An index on a table the same revision creates
-/// locks nothing anyone uses yet.
+/// The hazards of an upgrade body. A table or view the same revision creates is
+/// used by nobody yet: what the revision does to it is no hazard.
 fn hazard_findings(
     rev: &Revision,
     statements: &[Statement],
@@ -68,20 +68,17 @@ fn hazard_findings(
         if let Effect::Changes(changes) = statement::effect(&s.sql, flavor) {
             for change in changes {
                 if let Change::Creates(object) = change
-                    && object.kind == ObjectKind::Table
+                    && matches!(object.kind, ObjectKind::Table | ObjectKind::View)
                 {
                     created.insert(object.name.name.text.to_ascii_lowercase());
                 }
             }
         }
         for hazard in statement::hazards(&s.sql, flavor) {
-            let skip = match &hazard {
-                Hazard::IndexNotConcurrent { table } => created.contains(&table.name.text.to_ascii_lowercase()),
-                Hazard::AlterWithoutAlgorithm { table } => {
-                    !facts.large_tables.contains(&table.name.text.to_ascii_lowercase())
-                }
-                _ => false,
-            };
+            // Nobody uses what the same revision created yet.
+            let table = hazard.table().name.text.to_ascii_lowercase();
+            let skip = created.contains(&table)
+                || matches!(hazard, Hazard::AlterWithoutAlgorithm { .. }) && !facts.large_tables.contains(&table);
             if skip {
                 continue;
             }

@@ -132,6 +132,8 @@ fn the_targets_dialect_decides() {
     let my = dir.path().join("my");
     write_revision(&my, "m1", &[], "", "CREATE TABLE t (a int);", "DROP TABLE t;");
     write_revision(&my, "m2", &["m1"], "", "ALTER TABLE t CHANGE a b int;\nCREATE INDEX ix ON t (b);", "SELECT 1;");
+    let fresh = "CREATE TABLE n (a int, b int);\nALTER TABLE n DROP COLUMN a;\nALTER TABLE n RENAME COLUMN b TO c;";
+    write_revision(&my, "m3", &["m2"], "", fresh, "DROP TABLE n;");
     config(dir.path(), &[("lite", "sqlite://app.db", "lite"), ("my", NOWHERE_MARIADB, "my")]);
     let out = retort(dir.path(), &["check", "--format", "json"]);
     let doc = json(&out);
@@ -196,7 +198,7 @@ fn an_allow_header_naming_no_rule_is_an_error() {
     let up = "CREATE TABLE b (id int);\nVACUUM;\nALTER TABLE a DROP COLUMN x;";
     write_revision(&s, "a2", &["a1"], "-- Allow: Needs-Autocommit, Drop-Column", up, "SELECT 1;");
     std::fs::write(
-        &s.join("versions/a1.sql"),
+        s.join("versions/a1.sql"),
         std::fs::read_to_string(s.join("versions/a1.sql")).unwrap().replace("-- Allow: drop-colum\n", "\n"),
     )
     .unwrap();
@@ -239,6 +241,19 @@ fn a_selected_database_is_checked_for_drift() {
     assert_eq!(out.status.code(), Some(1), "an upgrade that runs something stops on drift");
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(said.contains("changed since it was applied"), "{said}");
+
+    // The target accepts the edit: the finding is a warning, the upgrade runs.
+    let config = std::fs::read_to_string(dir.path().join("retort.toml")).unwrap();
+    let config = config.replacen("[databases.default]\n", "[databases.default]\non_drift = \"warn\"\n", 1);
+    std::fs::write(dir.path().join("retort.toml"), config).unwrap();
+    let out = retort(dir.path(), &["check", "-d", "default", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json(&out);
+    assert_eq!(
+        (doc["findings"][0]["rule"].as_str(), doc["findings"][0]["severity"].as_str()),
+        (Some("drift"), Some("warning"))
+    );
+    assert!(retort(dir.path(), &["upgrade", "heads", "-d", "default"]).status.success());
 }
 
 /// With `-d` on MariaDB, an `ALTER TABLE` without `ALGORITHM=INSTANT/INPLACE` on a

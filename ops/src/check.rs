@@ -49,7 +49,7 @@ pub async fn check(workspace: &Workspace) -> Result<CheckReport> {
             let graph = workspace.graph(&db)?;
             let (rows, entries) = workspace.read_audit(&db).await?;
             let drift = retort_engine::audit::drift(&graph, &rows, &entries.unwrap_or_default());
-            findings.extend(retort_check::drift_findings(&db.name, &drift));
+            findings.extend(retort_check::drift_findings(&db.name, &drift, db.policy.stop_on_drift));
             let flavor = flavor_of(workspace, &db)?;
             let facts = facts_of(workspace, &db, flavor).await?;
             findings.extend(retort_check::check_history(&graph, flavor, &facts));

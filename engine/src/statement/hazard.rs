@@ -28,6 +28,20 @@ pub enum Hazard {
     AlterWithoutAlgorithm { table: Name },
 }
 
+impl Hazard {
+    /// The table the hazard is on.
+    pub fn table(&self) -> &Name {
+        match self {
+            Hazard::DropColumn { table, .. }
+            | Hazard::RenameColumn { table, .. }
+            | Hazard::SetNotNull { table, .. }
+            | Hazard::VolatileDefault { table, .. }
+            | Hazard::IndexNotConcurrent { table }
+            | Hazard::AlterWithoutAlgorithm { table } => table,
+        }
+    }
+}
+
 /// PostgreSQL functions whose default makes `ADD COLUMN` rewrite the table.
 const VOLATILE: &str = "random|clock_timestamp|timeofday|gen_random_uuid|uuid_generate_v1|uuid_generate_v1mc|\
 uuid_generate_v4|nextval|txid_current|setseed";
@@ -64,7 +78,10 @@ fn alter_table(r: &mut Reader) -> Vec<Hazard> {
         .split(|t| t.depth == 0 && t.is(","))
         .filter_map(|clause| clause_hazard(clause, r.flavor, &table))
         .collect();
-    let algorithm = rest.windows(3).any(|w| w[0].is("ALGORITHM") && w[1].is("=") && w[2].is("INSTANT|INPLACE"));
+    // `LOCK=NONE` protects writes as well: the server refuses what it cannot do without.
+    let algorithm = rest.windows(3).any(|w| {
+        (w[0].is("ALGORITHM") && w[2].is("INSTANT|INPLACE") || w[0].is("LOCK") && w[2].is("NONE")) && w[1].is("=")
+    });
     if r.flavor == Flavor::MySql && !algorithm {
         found.push(Hazard::AlterWithoutAlgorithm { table });
     }
@@ -155,6 +172,7 @@ mod tests {
         assert_eq!(my("ALTER TABLE t ADD COLUMN a int, ALGORITHM=INSTANT"), Vec::<String>::new());
         assert_eq!(my("ALTER TABLE t ADD INDEX ix (a), ALGORITHM = INPLACE, LOCK=NONE"), Vec::<String>::new());
         assert_eq!(my("ALTER TABLE t ADD COLUMN a int"), ["algorithm t"]);
+        assert_eq!(my("ALTER TABLE t ADD COLUMN a int, LOCK=NONE"), Vec::<String>::new());
         assert_eq!(my("ALTER TABLE `t` CHANGE COLUMN a b int, ALGORITHM=INSTANT"), ["rename t.a"]);
         assert_eq!(my("ALTER TABLE t CHANGE a a bigint, ALGORITHM=INPLACE"), Vec::<String>::new());
         assert_eq!(my("ALTER TABLE t DROP COLUMN a, ALGORITHM=INSTANT"), ["drop t.a"]);
