@@ -25,15 +25,23 @@ impl Handle {
     }
 }
 
-// SAFETY: the ABI lets a session be used from any thread, one call at a time
-// (`PluginConn` makes every call through `&mut self`), and be cancelled from
-// another thread at any time but during `close` (`SharedHandle` keeps them apart).
+// SAFETY: the ABI lets a session be used from any thread, one call at a time,
+// and be cancelled from another thread at any time but during `close`;
+// `Shared` enforces both.
 unsafe impl Send for Handle {}
 
-/// A session's handle, shared by its connection and its canceller; `None` once
-/// closed. `close` and `cancel` run holding the lock, so they never overlap;
-/// the other calls only copy the handle out.
-type SharedHandle = Arc<Mutex<Option<Handle>>>;
+/// A session, shared by its connection, its canceller and the calls running on
+/// the blocking pool. A call holds `busy` while it runs (a call whose future was
+/// dropped, by an interrupt, still runs to its end); `close` takes `busy` and
+/// then `handle`, so it never overlaps a call; `cancel` takes only `handle`, so
+/// it runs beside a call but never beside `close`.
+struct Shared {
+    /// `None` once closed.
+    handle: Mutex<Option<Handle>>,
+    busy: Mutex<()>,
+}
+
+type SharedHandle = Arc<Shared>;
 
 /// One open session of a plugin.
 pub(crate) struct PluginConn {
@@ -45,11 +53,11 @@ pub(crate) struct PluginConn {
 impl PluginConn {
     /// The session `handle` that `table`'s `open` gave.
     pub(crate) fn new(table: &'static RetortPlugin, dialect: &'static PluginDialect, handle: Handle) -> PluginConn {
-        PluginConn { table, dialect, handle: Arc::new(Mutex::new(Some(handle))) }
-    }
-
-    fn handle(&self) -> Result<Handle, DriverError> {
-        locked(&self.handle).ok_or_else(|| DriverError::Other("the plugin session is closed".into()))
+        PluginConn {
+            table,
+            dialect,
+            handle: Arc::new(Shared { handle: Mutex::new(Some(handle)), busy: Mutex::new(()) }),
+        }
     }
 
     /// Runs a call that takes the session and an error out-parameter, on the
@@ -59,8 +67,12 @@ impl PluginConn {
         what: &'static str,
         run: impl FnOnce(&'static RetortPlugin, RetortConn, &mut RetortError) -> (i32, T) + Send + 'static,
     ) -> Result<T, DriverError> {
-        let (table, handle) = (self.table, self.handle()?);
+        let (table, shared) = (self.table, self.handle.clone());
         blocking(move || {
+            let _busy = shared.busy.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(handle) = *shared.handle.lock().unwrap_or_else(PoisonError::into_inner) else {
+                return Err(DriverError::Other("the plugin session is closed".into()));
+            };
             let mut error = no_error();
             let (status, value) = run(table, handle.raw(), &mut error);
             match status {
@@ -216,30 +228,40 @@ impl Connection for PluginConn {
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {
-        let (table, handle) = (self.table, self.handle.clone());
-        blocking(move || close(table, &handle)).await
+        let (table, shared) = (self.table, self.handle.clone());
+        blocking(move || {
+            let _busy = shared.busy.lock().unwrap_or_else(PoisonError::into_inner);
+            close_idle(table, &shared);
+        })
+        .await
     }
 }
 
 impl Drop for PluginConn {
-    /// A session dropped without `close` (a failed run) is still given back.
+    /// A session dropped without `close` (a failed or interrupted run) is still
+    /// given back: at once when no call runs on it, else by a thread that waits
+    /// for that call to end, so that dropping never blocks the async runtime.
     fn drop(&mut self) {
-        close(self.table, &self.handle);
+        let (table, shared) = (self.table, self.handle.clone());
+        if let Ok(_idle) = shared.busy.try_lock() {
+            close_idle(table, &shared);
+            return;
+        }
+        std::thread::spawn(move || {
+            let _busy = shared.busy.lock().unwrap_or_else(PoisonError::into_inner);
+            close_idle(table, &shared);
+        });
     }
 }
 
-/// Gives a session back to its plugin, once.
-fn close(table: &RetortPlugin, handle: &SharedHandle) {
-    let mut slot = handle.lock().unwrap_or_else(PoisonError::into_inner);
+/// Gives a session back to its plugin, once; the caller holds `busy`.
+fn close_idle(table: &RetortPlugin, shared: &Shared) {
+    let mut slot = shared.handle.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(handle) = slot.take() {
-        // SAFETY: the handle is open, not used again, and no cancel runs meanwhile.
+        // SAFETY: the handle is open and not used again; no call runs (the caller
+        // holds `busy`) and no cancel (this holds `handle`).
         unsafe { table.close.expect("checked at load")(handle.raw()) };
     }
-}
-
-/// The handle, if the session is still open.
-fn locked(handle: &SharedHandle) -> Option<Handle> {
-    *handle.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Cancels what a plugin session runs, through its `cancel` entry.
@@ -254,7 +276,7 @@ impl Canceller for PluginCanceller {
     async fn cancel(&self) -> Result<(), DriverError> {
         let (table, cancel, handle) = (self.table, self.cancel, self.handle.clone());
         blocking(move || {
-            let slot = handle.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = handle.handle.lock().unwrap_or_else(PoisonError::into_inner);
             let Some(open) = *slot else { return Ok(()) };
             let mut error = no_error();
             // SAFETY: the session is open and cannot close while `slot` is held; the
