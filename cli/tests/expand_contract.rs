@@ -97,6 +97,16 @@ async fn rename_under_concurrent_writers(kind: Kind) {
         }
     };
     assert_eq!(scalar(&db, columns).await, "full_name,id", "{kind:?}: the old column is gone");
+    let nullable = match kind {
+        Kind::Postgres => {
+            "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'full_name'"
+        }
+        _ => {
+            "SELECT IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_NAME = 'people' AND COLUMN_NAME = 'full_name' AND TABLE_SCHEMA = DATABASE()"
+        }
+    };
+    let strict = if kind == Kind::Postgres { "NO" } else { "YES" };
+    assert_eq!(scalar(&db, nullable).await, strict, "{kind:?}: the new column is as strict as the old one was");
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM people").await, "3300");
     let kept = [
         ("SELECT COUNT(*) FROM people WHERE full_name LIKE 'old%'", "150"),

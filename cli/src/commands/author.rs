@@ -13,8 +13,11 @@ use crate::output::{Exit, document};
 pub async fn revision(global: &Global, args: &RevisionArgs) -> Result<Exit> {
     if let Some(spec) = &args.rename_column {
         let rename = Rename::parse(spec, args.column_type.clone(), args.batch_size)?;
-        let written = expand_contract::rename_column(&super::workspace(global)?, &rename).await?;
-        return Ok(print_all(global, &written));
+        let renamed = expand_contract::rename_column(&super::workspace(global)?, &rename).await?;
+        for note in &renamed.notes {
+            eprintln!("note: {note}");
+        }
+        return Ok(print_all(global, &renamed.written));
     }
     let request = NewRevision {
         message: args.message.clone(),
