@@ -291,23 +291,6 @@ struct PhaseSql {
     contract_down: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_rename_specs() {
-        let r = Rename::parse("app.people.name:full_name", None, 10).unwrap();
-        assert_eq!((r.table.as_str(), r.old.as_str(), r.new.as_str()), ("app.people", "name", "full_name"));
-        for bad in ["t.a", "a:b", "t.a:a", "t.a:A", "t.1a:b", "t.a:b c", "\"T\".a:b", "x.y.z.a:b", ".a:b"] {
-            assert!(Rename::parse(bad, None, 10).is_err(), "{bad}");
-        }
-        assert!(Rename::parse("t.a:b", None, 0).is_err());
-        let long = Rename::parse("a_rather_long_table_name.a_long_column:another_long_column", None, 1).unwrap();
-        assert!(long.sync_name().len() <= 48, "{}", long.sync_name());
-    }
-}
-
 impl PhaseSql {
     fn new(flavor: Flavor, r: &Rename, column: &Column) -> PhaseSql {
         match flavor {
@@ -405,3 +388,20 @@ impl PhaseSql {
 
 /// The backfill's downgrade: the copy goes with the column.
 const KEEP_COPY: &str = "-- The copy stays: expand's downgrade drops the column.\nSELECT 1;";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rename_specs() {
+        let r = Rename::parse("app.people.name:full_name", None, 10).unwrap();
+        assert_eq!((r.table.as_str(), r.old.as_str(), r.new.as_str()), ("app.people", "name", "full_name"));
+        for bad in ["t.a", "a:b", "t.a:a", "t.a:A", "t.1a:b", "t.a:b c", "\"T\".a:b", "x.y.z.a:b", ".a:b"] {
+            assert!(Rename::parse(bad, None, 10).is_err(), "{bad}");
+        }
+        assert!(Rename::parse("t.a:b", None, 0).is_err());
+        let long = Rename::parse("a_rather_long_table_name.a_long_column:another_long_column", None, 1).unwrap();
+        assert!(long.sync_name().len() <= 48, "{}", long.sync_name());
+    }
+}
