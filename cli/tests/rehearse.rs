@@ -146,3 +146,29 @@ async fn a_downgrade_that_leaves_something_behind_fails_the_stairway() {
     })
     .await;
 }
+
+/// SIGINT during a long statement: the statement is cancelled, the scratch
+/// database dropped, exit 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_rehearsal_drops_its_scratch_database() {
+    let db = TestDb::create(Kind::Postgres).await.expect("server configured");
+    write_revision(&db.scripts(), "slow00000001", &[], "", "SELECT pg_sleep(20)", "SELECT 1");
+    config(&db);
+    let child = Command::new(env!("CARGO_BIN_EXE_retort"))
+        .args(["test"])
+        .current_dir(db.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the sleep was cancelled");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("interrupted: the rehearsal stopped early"));
+    assert!(scratch_left(&db, pid).await.is_empty(), "the scratch database is dropped");
+    db.drop_database().await;
+}

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use retort_config::Database;
 use retort_engine::driver::{ConnectOptions, Connection, DatabaseUrl, Driver, VersionTable};
 use retort_engine::executor::{self, Action, RunOptions};
+use retort_engine::interrupt::Interrupt;
 use retort_engine::split::Flavor;
 use retort_engine::{audit, schema, session};
 use retort_history::graph::Graph;
@@ -28,12 +29,15 @@ use crate::workspace::{Workspace, label};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TestReport {
     pub targets: Vec<HistoryTest>,
+    /// Whether a signal stopped the rehearsal before its end (scratch databases
+    /// are dropped all the same).
+    pub interrupted: bool,
 }
 
 impl TestReport {
-    /// Whether every rehearsal passed.
+    /// Whether every rehearsal passed, to its end.
     pub fn ok(&self) -> bool {
-        self.targets.iter().all(|t| t.failures.is_empty())
+        !self.interrupted && self.targets.iter().all(|t| t.failures.is_empty())
     }
 }
 
@@ -64,17 +68,25 @@ pub struct Failure {
     pub only_in_second: Vec<String>,
 }
 
-/// Rehearses every selected history; `progress` hears one line per step.
-pub async fn test(workspace: &Workspace, progress: &(dyn Fn(&str) + Sync)) -> Result<TestReport> {
+/// Rehearses every selected history; `progress` hears one line per step; an
+/// `interrupt` stops it between steps (and cancels a running statement).
+pub async fn test(
+    workspace: &Workspace,
+    progress: &(dyn Fn(&str) + Sync),
+    interrupt: &Interrupt,
+) -> Result<TestReport> {
     let mut targets = Vec::new();
     for db in workspace.histories() {
+        if interrupt.is_triggered() {
+            break;
+        }
         let graph = workspace.graph(&db)?;
-        let mut scratch = Scratch::new(workspace, &db).await?;
+        let mut scratch = Scratch::new(workspace, &db, interrupt).await?;
         let result = rehearse(&mut scratch, &db, &graph, progress).await;
         scratch.remove().await;
         targets.push(result?);
     }
-    Ok(TestReport { targets })
+    Ok(TestReport { targets, interrupted: interrupt.is_triggered() })
 }
 
 async fn rehearse(
@@ -96,6 +108,9 @@ async fn rehearse(
     let mut order = graph.topological_sort(&all, graph.heads());
     order.reverse();
     for (n, &index) in order.iter().enumerate() {
+        if scratch.interrupt.is_triggered() {
+            return Ok(test);
+        }
         let id = &graph.revision(index).id;
         progress(&format!("{}: stairway {}/{} {id}", db.name, n + 1, order.len()));
         test.revisions += 1;
@@ -105,6 +120,9 @@ async fn rehearse(
         }
     }
     for &merge in order.iter().filter(|&&i| graph.is_merge_point(i)) {
+        if scratch.interrupt.is_triggered() {
+            return Ok(test);
+        }
         let id = &graph.revision(merge).id;
         progress(&format!("{}: merge {id}, each order of its branches", db.name));
         test.merges += 1;
@@ -268,6 +286,7 @@ struct Scratch {
     where_: Place,
     /// What makes `DROP DATABASE` end sessions still open on it (PostgreSQL).
     force: &'static str,
+    interrupt: Interrupt,
 }
 
 /// A scratch SQLite file, or a scratch database on the target's server.
@@ -277,7 +296,7 @@ enum Place {
 }
 
 impl Scratch {
-    async fn new(workspace: &Workspace, db: &Database) -> Result<Scratch> {
+    async fn new(workspace: &Workspace, db: &Database, interrupt: &Interrupt) -> Result<Scratch> {
         let fleet = workspace.config.fleets.iter().find(|f| f.name == db.name);
         let url = fleet.map_or(&db.connection.url, |f| &f.url_template);
         let driver = workspace.drivers.for_url(&db.name, url)?;
@@ -309,7 +328,8 @@ impl Scratch {
             (at(&name)?, Place::Server { admin, name })
         };
         let force = if flavor == Flavor::Postgres { " WITH (FORCE)" } else { "" };
-        Ok(Scratch { driver, flavor, options: ConnectOptions { url, ..base }, table, where_, force })
+        let interrupt = interrupt.clone();
+        Ok(Scratch { driver, flavor, options: ConnectOptions { url, ..base }, table, where_, force, interrupt })
     }
 
     /// A session on the scratch database, emptied first.
@@ -339,7 +359,7 @@ impl Scratch {
         action: Action,
         revision: &str,
     ) -> std::result::Result<Vec<String>, Failure> {
-        let options = RunOptions { target: "test".into(), ..RunOptions::default() };
+        let options = RunOptions { target: "test".into(), interrupt: self.interrupt.clone(), ..RunOptions::default() };
         let verb = match &action {
             Action::Downgrade(spec) => format!("downgrade {spec}"),
             Action::Upgrade(spec) => format!("upgrade {spec}"),

@@ -18,12 +18,17 @@ pub async fn exec(global: &Global) -> Result<Exit> {
             eprint!("\r\x1b[2K{line}");
         }
     };
-    let report = retort_ops::rehearse::test(&super::workspace(global)?, &progress).await?;
+    let workspace = super::workspace(global)?;
+    let interrupt = crate::signals::install(|text| eprintln!("{text}"));
+    let report = retort_ops::rehearse::test(&workspace, &progress, &interrupt).await?;
     if live {
         eprint!("\r\x1b[2K");
     }
     match global.format {
-        Format::Json | Format::Ndjson => outln!("{}", document(json!({"ok": report.ok(), "targets": report.targets}))),
+        Format::Json | Format::Ndjson => {
+            let doc = json!({"ok": report.ok(), "interrupted": report.interrupted, "targets": report.targets});
+            outln!("{}", document(doc))
+        }
         Format::Text => {
             for t in &report.targets {
                 let verdict = if t.failures.is_empty() { "ok" } else { "FAILED" };
@@ -46,5 +51,8 @@ pub async fn exec(global: &Global) -> Result<Exit> {
             }
         }
     }
-    Ok(if report.ok() { Exit::Ok } else { Exit::TargetFailed })
+    if report.interrupted && global.format == Format::Text {
+        outln!("interrupted: the rehearsal stopped early; its scratch databases are dropped");
+    }
+    Ok(crate::signals::exit_code().unwrap_or(if report.ok() { Exit::Ok } else { Exit::TargetFailed }))
 }
