@@ -10,7 +10,9 @@ use crate::Finding;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A mistake that breaks a deploy: `retort check` exits 1.
     Error,
+    /// A risk worth a second look.
     Warning,
 }
 
@@ -28,10 +30,15 @@ pub enum Rule {
     UnlabelledBranch,
     /// A `.sql` revision's downgrade section is empty.
     NoDowngrade,
+    /// `ALTER TABLE … DROP COLUMN` outside an expand/contract set.
     DropColumn,
+    /// A column renamed in one step.
     RenameColumn,
+    /// PostgreSQL `SET NOT NULL` (a full scan under an exclusive lock).
     SetNotNull,
+    /// PostgreSQL `ADD COLUMN … DEFAULT` with a volatile default (a table rewrite).
     VolatileDefault,
+    /// PostgreSQL `CREATE INDEX` without `CONCURRENTLY`.
     IndexNotConcurrent,
     /// MySQL/MariaDB `ALTER TABLE` without `ALGORITHM=INSTANT/INPLACE` on a large
     /// table of a selected database.

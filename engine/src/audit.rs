@@ -49,22 +49,29 @@ pub fn checksum(rev: &Revision) -> Option<String> {
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// The step committed.
     Ok,
+    /// The step failed and was rolled back (where the dialect can).
     Failed,
 }
 
 /// One row of the audit table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {
+    /// The revision id.
     pub revision: String,
     /// `up` or `down`.
     pub direction: String,
+    /// [`checksum`] of the revision when the step ran.
     pub checksum: String,
+    /// ISO 8601 UTC, e.g. `2026-12-01T18:07:59.123Z`.
     pub started_at: String,
     pub finished_at: String,
     pub duration_ms: u64,
+    /// The machine and the OS user that ran the step.
     pub host: String,
     pub os_user: String,
+    /// The retort that ran it.
     pub retort_version: String,
     /// `ok` or `failed`.
     pub outcome: String,
@@ -151,11 +158,13 @@ pub async fn read(
 /// An applied revision whose file changed since it was applied.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Drift {
+    /// The revision and its file.
     pub revision: String,
     pub path: std::path::PathBuf,
     /// The checksum recorded when it was last applied, and when that was.
     pub applied_checksum: String,
     pub applied_at: String,
+    /// The checksum its file has now.
     pub file_checksum: String,
 }
 

@@ -62,10 +62,7 @@ pub async fn check(workspace: &Workspace) -> Result<CheckReport> {
 
 /// The dialect of a database, or of a fleet's tenants.
 fn flavor_of(workspace: &Workspace, db: &Database) -> Result<Flavor> {
-    // A fleet's history stands for its tenants, reached through its URL template.
-    let fleet = workspace.config.fleets.iter().find(|f| f.name == db.name);
-    let url = fleet.map_or(&db.connection.url, |f| &f.url_template);
-    Ok(workspace.drivers.for_url(&db.name, url)?.dialect().flavor())
+    Ok(workspace.history_driver(db)?.dialect().flavor())
 }
 
 /// What a selected target's server says: its PostgreSQL version, its large

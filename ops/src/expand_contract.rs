@@ -104,8 +104,7 @@ pub async fn rename_column(workspace: &Workspace, rename: &Rename) -> Result<Ren
     let db = workspace.single()?;
     let graph = workspace.graph(&db)?;
     let fleet = workspace.config.fleets.iter().find(|f| f.name == db.name);
-    let url = fleet.map_or(&db.connection.url, |f| &f.url_template);
-    let driver = workspace.drivers.for_url(&db.name, url)?;
+    let driver = workspace.history_driver(&db)?;
     let flavor = driver.dialect().flavor();
     if !matches!(flavor, Flavor::Postgres | Flavor::MySql) {
         return Err(Error::Usage(format!(

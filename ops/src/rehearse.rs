@@ -44,6 +44,7 @@ impl TestReport {
 /// The rehearsal of one database's or fleet's history.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct HistoryTest {
+    /// The database or fleet whose history this is, and its driver.
     pub target: String,
     pub driver: String,
     /// Revisions taken up, down and up.
@@ -51,6 +52,7 @@ pub struct HistoryTest {
     /// Merge revisions, and the branch orders tried in all.
     pub merges: usize,
     pub orders: usize,
+    /// What diverged or failed; empty when the rehearsal passed.
     pub failures: Vec<Failure>,
 }
 
@@ -59,6 +61,7 @@ pub struct HistoryTest {
 pub struct Failure {
     /// `stairway`, `merge-order` or `step`.
     pub kind: &'static str,
+    /// The revision it concerns, and what happened, in one line.
     pub revision: String,
     pub message: String,
     /// For `merge-order`: the two orders of the parent branches compared.
@@ -297,9 +300,8 @@ enum Place {
 
 impl Scratch {
     async fn new(workspace: &Workspace, db: &Database, interrupt: &Interrupt) -> Result<Scratch> {
-        let fleet = workspace.config.fleets.iter().find(|f| f.name == db.name);
-        let url = fleet.map_or(&db.connection.url, |f| &f.url_template);
-        let driver = workspace.drivers.for_url(&db.name, url)?;
+        let url = workspace.history_url(db);
+        let driver = workspace.history_driver(db)?;
         let flavor = driver.dialect().flavor();
         if !schema::supported(flavor) || !matches!(flavor, Flavor::Postgres | Flavor::MySql | Flavor::Sqlite) {
             return Err(Error::Usage(format!(

@@ -163,6 +163,19 @@ impl Workspace {
         Ok(graph)
     }
 
+    /// The URL a history's targets are reached through: a database's own, or a
+    /// fleet's template (a fleet's history, from [`Workspace::histories`], stands
+    /// for its tenants).
+    pub fn history_url<'a>(&'a self, db: &'a Database) -> &'a DatabaseUrl {
+        let fleet = self.config.fleets.iter().find(|f| f.name == db.name && db.connection.url.is_empty());
+        fleet.map_or(&db.connection.url, |f| &f.url_template)
+    }
+
+    /// The driver of a history's targets ([`Workspace::history_url`]).
+    pub fn history_driver(&self, db: &Database) -> Result<Arc<dyn Driver>> {
+        self.drivers.for_url(&db.name, self.history_url(db))
+    }
+
     /// Options to connect to a target.
     pub fn connect_options(&self, db: &Database, writes: bool) -> ConnectOptions {
         ConnectOptions { writes, ..db.connection.clone() }

@@ -83,9 +83,10 @@ async fn applied(global: &Global) -> Result<Exit> {
                 if trail.applied.is_empty() {
                     outln!("(no audit trail yet)");
                 }
+                let width = trail.applied.iter().map(|e| e.revision.len()).max().unwrap_or(0);
                 for e in &trail.applied {
                     outln!(
-                        "{}  {:<4}  {}  {:<6}  {:>7} ms  {}@{}  retort {}  checksum {}",
+                        "{}  {:<4}  {:<width$}  {:<6}  {:>7} ms  {}@{}  retort {}  checksum {}",
                         e.finished_at,
                         e.direction,
                         e.revision,

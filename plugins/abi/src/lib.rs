@@ -50,14 +50,19 @@ pub const RETORT_LEXER_SQLITE: u32 = 2;
 /// `lexer`: SQL Server's (`GO` batches).
 pub const RETORT_LEXER_SQLSERVER: u32 = 3;
 
-/// `presence`: the kinds of catalog objects, [`RetortObject::kind`].
+/// `presence`: the kinds of catalog objects, [`RetortObject::kind`]: a table.
 pub const RETORT_OBJECT_TABLE: u32 = 0;
+/// A view or materialized view.
 pub const RETORT_OBJECT_VIEW: u32 = 1;
+/// An index (of [`RetortObject::table`] where the statement names it).
 pub const RETORT_OBJECT_INDEX: u32 = 2;
+/// A sequence.
 pub const RETORT_OBJECT_SEQUENCE: u32 = 3;
 /// A user-defined type.
 pub const RETORT_OBJECT_TYPE: u32 = 4;
+/// A function.
 pub const RETORT_OBJECT_FUNCTION: u32 = 5;
+/// A procedure.
 pub const RETORT_OBJECT_PROCEDURE: u32 = 6;
 /// A trigger of [`RetortObject::table`].
 pub const RETORT_OBJECT_TRIGGER: u32 = 7;
@@ -65,7 +70,9 @@ pub const RETORT_OBJECT_TRIGGER: u32 = 7;
 pub const RETORT_OBJECT_COLUMN: u32 = 8;
 /// A named constraint of [`RetortObject::table`].
 pub const RETORT_OBJECT_CONSTRAINT: u32 = 9;
+/// A schema.
 pub const RETORT_OBJECT_SCHEMA: u32 = 10;
+/// A database.
 pub const RETORT_OBJECT_DATABASE: u32 = 11;
 
 /// `presence` answers: the object is not in the catalog.
