@@ -71,6 +71,19 @@ fn stop_part_way(dir: &Path) {
     assert!(text(&out).contains("upgrade r2aaaaaaaaaa failed at statement 3 of 3"), "{}", text(&out));
 }
 
+/// After [`stop_part_way`], what a kill during r2's statement 3 leaves (a data
+/// change in autocommit would): "statement 3 started" recorded, its end never;
+/// then makes the statement able to succeed.
+fn as_if_killed_in_statement_3(dir: &Path) {
+    let statements = retort_engine::split::split(
+        "CREATE TABLE t2a (id INTEGER);\nCREATE TABLE t2b (id INTEGER);\nINSERT INTO needed (id) VALUES (1);",
+        retort_engine::split::Flavor::Sqlite,
+    );
+    let sum = retort_engine::progress::checksum(&statements[2..]);
+    sql(dir, &format!("UPDATE alembic_version_default_progress SET running = 3, running_checksum = '{sum}'"));
+    sql(dir, "CREATE TABLE needed (id INTEGER)");
+}
+
 #[test]
 fn current_and_status_show_a_part_way_revision() {
     let dir = project();
@@ -202,15 +215,7 @@ fn version_rows_holding_an_ancestor_are_shown_and_refused() {
 fn an_in_flight_statement_the_catalog_cannot_judge_names_resolve() {
     let dir = project();
     stop_part_way(dir.path());
-    // As a kill during statement 3 (a data change in autocommit would leave it):
-    // "statement 3 started" recorded, its end never.
-    let statements = retort_engine::split::split(
-        "CREATE TABLE t2a (id INTEGER);\nCREATE TABLE t2b (id INTEGER);\nINSERT INTO needed (id) VALUES (1);",
-        retort_engine::split::Flavor::Sqlite,
-    );
-    let sum = retort_engine::progress::checksum(&statements[2..]);
-    sql(dir.path(), &format!("UPDATE alembic_version_default_progress SET running = 3, running_checksum = '{sum}'"));
-    sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
+    as_if_killed_in_statement_3(dir.path());
     let current = text(&retort(dir.path(), &["current"]));
     assert!(current.contains("statement 3 was running when a run stopped"), "{current}");
     let out = retort(dir.path(), &["upgrade", "heads"]);
@@ -238,13 +243,7 @@ fn an_in_flight_statement_of_an_idempotent_revision_runs_again() {
     std::fs::write(&file, text_of.replace("-- Transactional: false", "-- Transactional: false\n-- Idempotent: true"))
         .unwrap();
     stop_part_way(dir.path());
-    let statements = retort_engine::split::split(
-        "CREATE TABLE t2a (id INTEGER);\nCREATE TABLE t2b (id INTEGER);\nINSERT INTO needed (id) VALUES (1);",
-        retort_engine::split::Flavor::Sqlite,
-    );
-    let sum = retort_engine::progress::checksum(&statements[2..]);
-    sql(dir.path(), &format!("UPDATE alembic_version_default_progress SET running = 3, running_checksum = '{sum}'"));
-    sql(dir.path(), "CREATE TABLE needed (id INTEGER)");
+    as_if_killed_in_statement_3(dir.path());
     let out = retort(dir.path(), &["upgrade", "heads"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("marked `Idempotent: true`, so it runs again"), "{}", text(&out));
