@@ -7,6 +7,9 @@
 //! A PL/pgSQL function or a trigger is one statement. The scanner never panics and
 //! never splits inside a quoted body or a comment.
 
+/// The most times a `GO n` line sends its batch.
+const MAX_GO_REPEAT: usize = 1000;
+
 /// Which dialect's lexical rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
@@ -125,23 +128,39 @@ impl Scanner {
         self.emit(start, self.chars.len(), start_line);
     }
 
-    /// Handles `DELIMITER x` (MySQL) and `GO` (SQL Server) lines; returns whether one was consumed.
+    /// Handles `DELIMITER x` (MySQL) and `GO [count] [-- comment]` (SQL Server)
+    /// lines; returns whether one was consumed. `GO 5` sends its batch five times,
+    /// as `sqlcmd` does.
     fn directive(&mut self, delimiter: &mut String, start: usize, start_line: usize) -> bool {
         let line = self.rest_of_line();
-        let trimmed = line.trim();
-        let mut words = trimmed.split_whitespace();
+        let code = match self.flavor {
+            Flavor::SqlServer => line.split_once("--").map_or(line.as_str(), |(before, _)| before),
+            _ => line.as_str(),
+        };
+        let mut words = code.split_whitespace();
         let first = words.next().unwrap_or_default();
+        let mut repeat = 1;
         let is_directive = match self.flavor {
             Flavor::MySql => first.eq_ignore_ascii_case("delimiter") && words.clone().count() == 1,
-            Flavor::SqlServer => {
-                first.eq_ignore_ascii_case("go") && words.clone().all(|w| w.chars().all(|c| c.is_ascii_digit()))
-            }
+            Flavor::SqlServer if first.eq_ignore_ascii_case("go") => match (words.next(), words.next()) {
+                (None, _) => true,
+                (Some(count), None) => match count.parse::<usize>() {
+                    Ok(n) if n >= 1 => {
+                        repeat = n.min(MAX_GO_REPEAT);
+                        true
+                    }
+                    _ => false,
+                },
+                _ => false,
+            },
             _ => false,
         };
         if !is_directive {
             return false;
         }
-        self.emit(start, self.pos, start_line);
+        for _ in 0..repeat {
+            self.emit(start, self.pos, start_line);
+        }
         if self.flavor == Flavor::MySql {
             *delimiter = words.next().unwrap_or(";").to_string();
         }
@@ -192,7 +211,8 @@ impl Scanner {
             '\'' => self.skip_quote('\'', flavor == Flavor::MySql),
             '"' => self.skip_quote('"', flavor == Flavor::MySql),
             '`' if matches!(flavor, Flavor::MySql | Flavor::Sqlite) => self.skip_quote('`', false),
-            '[' if matches!(flavor, Flavor::SqlServer | Flavor::Sqlite) => self.skip_until(']'),
+            '[' if flavor == Flavor::SqlServer => self.skip_bracketed(),
+            '[' if flavor == Flavor::Sqlite => self.skip_until(']'),
             'E' | 'e' if flavor == Flavor::Postgres && self.peek(1) == Some('\'') && !self.after_word_char() => {
                 self.bump();
                 self.skip_quote('\'', true)
@@ -252,6 +272,20 @@ impl Scanner {
                     continue;
                 }
                 return;
+            }
+        }
+    }
+
+    /// A SQL Server `[name]`, where `]]` stands for one `]`.
+    fn skip_bracketed(&mut self) {
+        self.bump();
+        while let Some(c) = self.peek(0) {
+            self.bump();
+            if c == ']' {
+                if self.peek(0) != Some(']') {
+                    return;
+                }
+                self.bump();
             }
         }
     }
@@ -446,8 +480,34 @@ mod tests {
         let sql = "CREATE TABLE [a;b] (x int);\nINSERT INTO [a;b] VALUES (1);\nGO\nCREATE PROCEDURE p AS BEGIN SELECT 1; END\ngo 2\n";
         assert_eq!(
             texts(sql, Flavor::SqlServer),
-            ["CREATE TABLE [a;b] (x int);\nINSERT INTO [a;b] VALUES (1);", "CREATE PROCEDURE p AS BEGIN SELECT 1; END"]
+            [
+                "CREATE TABLE [a;b] (x int);\nINSERT INTO [a;b] VALUES (1);",
+                "CREATE PROCEDURE p AS BEGIN SELECT 1; END",
+                "CREATE PROCEDURE p AS BEGIN SELECT 1; END"
+            ],
+            "`go 2` sends its batch twice"
         );
+    }
+
+    #[test]
+    fn sql_server_go_lines_take_comments_counts_and_escaped_brackets() {
+        let sql = "SELECT 1\nGO -- first batch\nCREATE PROCEDURE p AS SELECT 2\nGO 3\nSELECT [a]]\nGO\nb]";
+        assert_eq!(
+            texts(sql, Flavor::SqlServer),
+            [
+                "SELECT 1",
+                "CREATE PROCEDURE p AS SELECT 2",
+                "CREATE PROCEDURE p AS SELECT 2",
+                "CREATE PROCEDURE p AS SELECT 2",
+                "SELECT [a]]\nGO\nb]"
+            ]
+        );
+        assert_eq!(
+            texts("SELECT 1\nGO 0\nSELECT 2", Flavor::SqlServer),
+            ["SELECT 1\nGO 0\nSELECT 2"],
+            "GO 0 is no batch end"
+        );
+        assert_eq!(texts("SELECT 1\nGO x\nSELECT 2", Flavor::SqlServer), ["SELECT 1\nGO x\nSELECT 2"]);
     }
 
     #[test]
