@@ -37,7 +37,8 @@ fn needs_autocommit(sql: &str, flavor: Flavor, postgres_version: u32) -> bool {
     match flavor {
         Flavor::Postgres => statement::postgres_needs_autocommit(sql, postgres_version),
         Flavor::Sqlite => statement::sqlite_needs_autocommit(sql),
-        Flavor::MySql | Flavor::SqlServer => false,
+        Flavor::SqlServer => statement::sqlserver_needs_autocommit(sql),
+        Flavor::MySql => false,
     }
 }
 

@@ -140,6 +140,19 @@ fn alter_needs_autocommit(r: &mut Reader, server_version_num: u32) -> bool {
     }
 }
 
+/// Whether SQL Server refuses `sql` (one `GO` batch) inside a user transaction:
+/// `CREATE`/`ALTER`/`DROP DATABASE`, full-text catalogs and indexes, `BACKUP`,
+/// `RESTORE`, `RECONFIGURE`.
+pub fn sqlserver_needs_autocommit(sql: &str) -> bool {
+    let toks = tokens(sql, Flavor::SqlServer);
+    let mut r = Reader { toks: &toks, pos: 0, flavor: Flavor::SqlServer };
+    match r.word().unwrap_or_default().as_str() {
+        "BACKUP" | "RESTORE" | "RECONFIGURE" => true,
+        "CREATE" | "ALTER" | "DROP" => r.eat("DATABASE") || r.eat("FULLTEXT"),
+        _ => false,
+    }
+}
+
 /// Whether SQLite refuses (or silently ignores) `sql` inside a transaction.
 pub fn sqlite_needs_autocommit(sql: &str) -> bool {
     let words = "VACUUM|PRAGMA|ATTACH|DETACH|BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE";

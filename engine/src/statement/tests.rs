@@ -164,6 +164,21 @@ fn rows(table: &'static str) -> Vec<(&'static str, String, &'static str)> {
 }
 
 #[test]
+fn sql_server_statements_that_refuse_a_transaction() {
+    for refused in [
+        "ALTER DATABASE app SET RECOVERY SIMPLE",
+        "create fulltext catalog c",
+        "BACKUP DATABASE app TO DISK = 'x'",
+        "DROP FULLTEXT INDEX ON t",
+    ] {
+        assert!(sqlserver_needs_autocommit(refused), "{refused}");
+    }
+    for fine in ["CREATE TABLE t (id int)", "ALTER TABLE t ADD c int", "DROP INDEX ix ON t"] {
+        assert!(!sqlserver_needs_autocommit(fine), "{fine}");
+    }
+}
+
+#[test]
 fn effects() {
     for (flavor, sql, expected) in rows(EFFECTS) {
         let flavor = match flavor {
