@@ -22,9 +22,10 @@ fn password(url: &str) -> Option<&str> {
 /// Query keys whose value is a password (`?password=…`, ADO-style `pwd=`).
 const PASSWORD_KEYS: [&str; 4] = ["password", "pwd", "pass", "sslpassword"];
 
-/// The values of password keys in `url`'s query string.
+/// The values of password keys in `url`'s query string, or in an ADO.NET
+/// connection string (`mssql:Server=…;Password=…`), quoted values whole.
 fn query_passwords(url: &str) -> Vec<&str> {
-    let Some((_, rest)) = url.split_once("://") else { return Vec::new() };
+    let Some((_, rest)) = url.split_once("://") else { return ado_passwords(url) };
     let after_userinfo = rest.find('@').map_or(rest, |at| &rest[at..]);
     let Some((_, query)) = after_userinfo.split_once('?') else { return Vec::new() };
     let pairs = query.split(['&', ';']).filter_map(|pair| pair.split_once('='));
@@ -32,6 +33,41 @@ fn query_passwords(url: &str) -> Vec<&str> {
         .filter(|(key, value)| PASSWORD_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) && !value.is_empty())
         .map(|(_, value)| value)
         .collect()
+}
+
+/// Password values of a `scheme:key=value;…` connection string, quotes included
+/// for a quoted one (which may hold `;`).
+fn ado_passwords(url: &str) -> Vec<&str> {
+    let Some((_, mut rest)) = url.split_once(':') else { return Vec::new() };
+    let mut found = Vec::new();
+    while let Some(eq) = rest.find('=') {
+        let key = rest[..eq].trim();
+        let value = &rest[eq + 1..];
+        let len = match value.trim_start().chars().next() {
+            Some(quote @ ('\'' | '"')) => {
+                let lead = value.len() - value.trim_start().len();
+                let body = &value[lead + 1..];
+                let mut end = None;
+                let mut i = 0;
+                while let Some(at) = body[i..].find(quote) {
+                    let at = i + at;
+                    if body[at + 1..].starts_with(quote) {
+                        i = at + 2;
+                        continue;
+                    }
+                    end = Some(lead + 1 + at + 1);
+                    break;
+                }
+                end.unwrap_or(value.len())
+            }
+            _ => value.find(';').unwrap_or(value.len()),
+        };
+        if PASSWORD_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k)) && !value[..len].trim().is_empty() {
+            found.push(value[..len].trim());
+        }
+        rest = value[len..].trim_start_matches(|c: char| c == ';' || c.is_whitespace());
+    }
+    found
 }
 
 /// `url` with every password (in userinfo, or a query key such as `password=`)
@@ -109,6 +145,16 @@ pub fn scrub_urls(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_ado_connection_strings() {
+        let ado = "mssql:Server=db;User Id=sa;Password='p;w''x';Database=app";
+        let masked = mask_password(ado);
+        assert!(!masked.contains("p;w") && !masked.contains("w''x"), "{masked}");
+        assert!(masked.contains("Database=app") && masked.contains("User Id=sa"), "{masked}");
+        let plain = mask_password("sqlserver:Server=db;PWD=hunter22;Encrypt=true");
+        assert_eq!(plain, "sqlserver:Server=db;PWD=***;Encrypt=true");
+    }
 
     #[test]
     fn masks_passwords() {

@@ -13,8 +13,10 @@
 //! (or `sqlserver://`, `[::1]` for IPv6, `%5C` for the backslash), or
 //! go-mssqldb's `sqlserver://user:password@host/instance?database=db`; options
 //! `encrypt` (`true` by default, `strict`, `false` for the login only, `disable`)
-//! and `trust_server_certificate`. Anything else is refused, as are Windows
-//! logins. Azure SQL's routing to another server is followed once.
+//! and `trust_server_certificate`; or an ADO.NET connection string after the
+//! scheme (`mssql:Server=tcp:host,1433;Database=app;User Id=…;Password=…`,
+//! `parse_ado`). Anything else is refused, as are Windows logins. Azure SQL's
+//! routing to another server is followed once.
 //!
 //! There is no canceller. The TDS attention packet that cancels a running batch
 //! goes out on the session's own socket, and tiberius 0.13 sends it only through
@@ -109,6 +111,11 @@ const URL_KEYS: [&str; 4] = ["database", "encrypt", "trust_server_certificate", 
 /// entirely, the password included. Any other value, and any unknown key, is an
 /// error: a typo must never send a password in clear.
 pub fn parse_url(url: &str) -> Result<MssqlUrl, String> {
+    if let Some(ado) =
+        ["mssql:", "sqlserver:"].iter().find_map(|s| url.strip_prefix(s)).filter(|r| !r.starts_with("//"))
+    {
+        return parse_ado(ado);
+    }
     let rest = url
         .strip_prefix("mssql://")
         .or_else(|| url.strip_prefix("sqlserver://"))
@@ -178,6 +185,118 @@ fn finish(
         }
     };
     Ok(MssqlUrl { host, instance, port, database, user, password, trust_server_certificate: trust, encryption })
+}
+
+/// The keys of an ADO.NET connection string retort reads (any case; spaces as written).
+const ADO_KEYS: [&str; 14] = [
+    "server",
+    "data source",
+    "address",
+    "addr",
+    "database",
+    "initial catalog",
+    "user id",
+    "uid",
+    "user",
+    "password",
+    "pwd",
+    "encrypt",
+    "trustservercertificate",
+    "trust server certificate",
+];
+
+/// Reads an ADO.NET connection string, as .NET teams have them:
+/// `Server=tcp:host\instance,port;Database=app;User Id=sa;Password=…;Encrypt=true`
+/// (written in retort.toml as `mssql:Server=…`). `Encrypt` takes the values the
+/// URL's `encrypt` does; an unknown key is an error.
+pub fn parse_ado(ado: &str) -> Result<MssqlUrl, String> {
+    let mut values = std::collections::HashMap::new();
+    for (key, value) in ado_pairs(ado)? {
+        let key = key.trim().to_ascii_lowercase();
+        if !ADO_KEYS.contains(&key.as_str()) {
+            return Err(format!("unknown connection-string key `{key}` (known: {})", ADO_KEYS.join(", ")));
+        }
+        let name = match key.as_str() {
+            "data source" | "address" | "addr" => "server",
+            "initial catalog" => "database",
+            "uid" | "user" => "user id",
+            "pwd" => "password",
+            "trust server certificate" => "trustservercertificate",
+            other => other,
+        };
+        values.insert(name.to_string(), value);
+    }
+    let server = values.get("server").ok_or("the connection string names no Server")?;
+    let server = server.strip_prefix("tcp:").unwrap_or(server);
+    let (host, port) = match server.rsplit_once(',') {
+        Some((host, port)) => (host, Some(port.trim().parse::<u16>().map_err(|_| format!("bad port `{port}`"))?)),
+        None => (server, None),
+    };
+    let (host, instance) = match host.split_once('\\') {
+        Some((host, instance)) => (host.to_string(), Some(instance.to_string())),
+        None => (host.to_string(), None),
+    };
+    let user = values.get("user id").cloned().unwrap_or_default();
+    if user.contains('\\') {
+        return Err(format!("`{user}` is a Windows login; retort connects with SQL Server logins only"));
+    }
+    let mut options = std::collections::HashMap::new();
+    if let Some(encrypt) = values.get("encrypt") {
+        options.insert("encrypt".to_string(), encrypt.clone());
+    }
+    if let Some(trust) = values.get("trustservercertificate") {
+        options.insert("trust_server_certificate".to_string(), trust.clone());
+    }
+    let password = values.get("password").cloned().unwrap_or_default();
+    finish(host, instance, port, values.get("database").cloned(), user, password, &options)
+}
+
+/// The `key=value` pairs of a connection string: `;` separates them, and a value
+/// in `'…'` or `"…"` may hold `;` (a doubled quote stands for one).
+fn ado_pairs(ado: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    let mut chars = ado.chars().peekable();
+    loop {
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.trim().is_empty() {
+            if chars.peek().is_none() {
+                return Ok(pairs);
+            }
+            return Err("an empty key in the connection string".into());
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        match chars.peek().copied() {
+            Some(quote @ ('\'' | '"')) => {
+                chars.next();
+                loop {
+                    match chars.next() {
+                        Some(c) if c == quote && chars.peek() == Some(&quote) => {
+                            chars.next();
+                            value.push(quote);
+                        }
+                        Some(c) if c == quote => break,
+                        Some(c) => value.push(c),
+                        None => return Err(format!("the value of `{}` has no closing quote", key.trim())),
+                    }
+                }
+                let rest: String = chars.by_ref().take_while(|c| *c != ';').collect();
+                if !rest.trim().is_empty() {
+                    return Err(format!("`{}` after the quoted value of `{}`", rest.trim(), key.trim()));
+                }
+            }
+            _ => value = chars.by_ref().take_while(|c| *c != ';').collect::<String>().trim().to_string(),
+        }
+        if key.contains(';') {
+            return Err(format!("`{}` is not key=value", key.trim()));
+        }
+        pairs.push((key, value));
+        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ';') {
+            chars.next();
+        }
+    }
 }
 
 /// `host`, `host:port`, `[v6]` or `[v6]:port`.
@@ -602,6 +721,23 @@ mod tests {
         assert!(parse_url("mssql://sa:x@h/app?datbase=x").unwrap_err().contains("unknown URL option `datbase`"));
         assert!(parse_url("mssql://CORP%5Cjane:x@h/app").unwrap_err().contains("Windows login"));
         assert!(parse_url("mssql://sa:x@[::1/app").is_err());
+    }
+
+    #[test]
+    fn reads_ado_net_connection_strings() {
+        let u = parse_url("mssql:Server=tcp:db.local\\SQLEXPRESS,14330;Initial Catalog=app;User ID=sa;Password='p;w''x';Encrypt=strict;TrustServerCertificate=True").unwrap();
+        assert_eq!((u.host.as_str(), u.instance.as_deref(), u.port), ("db.local", Some("SQLEXPRESS"), Some(14330)));
+        assert_eq!((u.database.as_deref(), u.user.as_str(), u.password.as_str()), (Some("app"), "sa", "p;w'x"));
+        assert_eq!(u.encryption, EncryptionLevel::Strict);
+        assert!(u.trust_server_certificate);
+        let u = parse_url("sqlserver:Data Source=db;Database=app;UID=sa;PWD=x").unwrap();
+        assert_eq!((u.port, u.encryption), (None, EncryptionLevel::Required));
+        assert!(parse_url("mssql:Server=db;Encrypt=maybe").unwrap_err().contains("encrypt must be"));
+        assert!(
+            parse_url("mssql:Server=db;Conection Timeout=5").unwrap_err().contains("unknown connection-string key")
+        );
+        assert!(parse_url("mssql:Database=app").unwrap_err().contains("no Server"));
+        assert!(parse_url("mssql:Server=db;User Id=CORP\\jane").unwrap_err().contains("Windows login"));
     }
 
     #[test]
