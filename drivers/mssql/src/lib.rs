@@ -419,6 +419,22 @@ impl MsConn {
         Ok(())
     }
 
+    /// Who holds the application lock `resource`, as `login@host (session N,
+    /// program)`, from `sys.dm_tran_locks` (whose description shows the first 32
+    /// characters of the name); `None` when it cannot be read (no `VIEW SERVER
+    /// STATE`, or the holder just left).
+    async fn lock_holder(&mut self, resource: &str) -> Option<String> {
+        let sql = "SELECT TOP 1 CONCAT(s.login_name, '@', s.host_name, ' (session ', l.request_session_id, ', ', \
+                   s.program_name, ')') FROM sys.dm_tran_locks l \
+                   JOIN sys.dm_exec_sessions s ON s.session_id = l.request_session_id \
+                   WHERE l.resource_type = 'APPLICATION' AND l.request_status = 'GRANT' \
+                   AND l.request_session_id <> @@SPID AND l.resource_description LIKE @P1";
+        let pattern = format!("%:[[]{}%", like_escaped(&resource.chars().take(32).collect::<String>()));
+        let stream = self.client.query(sql, &[&pattern]).await.ok()?;
+        let row = stream.into_row().await.ok()??;
+        row.get::<&str, _>(0).map(str::to_string)
+    }
+
     /// Evaluates `condition` (a T-SQL predicate over `@P1`, `@P2`, ...).
     async fn holds(&mut self, condition: &str, params: &[&dyn ToSql]) -> Result<bool, DriverError> {
         let sql = format!("SELECT CASE WHEN {condition} THEN 1 ELSE 0 END");
@@ -502,6 +518,16 @@ fn error_for(code: u32, message: String) -> DriverError {
         )),
         _ => DriverError::Sql(message),
     }
+}
+
+/// `text` as a literal part of a T-SQL `LIKE` pattern.
+fn like_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '[' | '%' | '_' => format!("[{c}]"),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// What an `sp_getapplock` status means.
@@ -649,7 +675,8 @@ impl Connection for MsConn {
                 Applock::Granted => return Ok(()),
                 Applock::Retry if !left.is_zero() => continue,
                 Applock::Retry | Applock::TimedOut => {
-                    return Err(DriverError::LockTimeout { waited: started.elapsed(), holder: None });
+                    let holder = self.lock_holder(&resource).await;
+                    return Err(DriverError::LockTimeout { waited: started.elapsed(), holder });
                 }
                 Applock::Failed(why) => return Err(DriverError::Other(why)),
             }
@@ -807,6 +834,12 @@ mod tests {
         let qualified = VersionTable { name: "alembic_version".into(), schema: Some("dbo".into()) };
         assert_eq!(lock_resource(&bare, "dbo"), lock_resource(&qualified, "dbo"));
         assert_ne!(lock_resource(&bare, "sales"), lock_resource(&qualified, "dbo"));
+    }
+
+    #[test]
+    fn lock_names_match_literally_in_like_patterns() {
+        assert_eq!(like_escaped("[dbo].[alembic_version]"), "[[]dbo].[[]alembic[_]version]");
+        assert_eq!(like_escaped("a%b_c"), "a[%]b[_]c");
     }
 
     #[test]
