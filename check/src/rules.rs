@@ -48,6 +48,8 @@ pub enum Rule {
     /// An applied revision's file changed since it was applied (from the audit
     /// trail of a selected database).
     Drift,
+    /// A selected database could not be read.
+    Unreachable,
 }
 
 impl Rule {
@@ -80,13 +82,16 @@ impl Rule {
             Rule::AlterWithoutAlgorithm => "alter-without-algorithm",
             Rule::UnknownRule => "unknown-rule",
             Rule::Drift => "drift",
+            Rule::Unreachable => "unreachable",
         }
     }
 
     /// How bad its findings are.
     pub fn severity(self) -> Severity {
         match self {
-            Rule::UnmergedHeads | Rule::NeedsAutocommit | Rule::UnknownRule | Rule::Drift => Severity::Error,
+            Rule::UnmergedHeads | Rule::NeedsAutocommit | Rule::UnknownRule | Rule::Drift | Rule::Unreachable => {
+                Severity::Error
+            }
             _ => Severity::Warning,
         }
     }

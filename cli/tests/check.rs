@@ -302,3 +302,39 @@ async fn a_selected_database_tells_which_tables_are_large() {
     assert_eq!(found(&json(&out)), [], "PostgreSQL 12 or later takes ADD VALUE inside a transaction");
     pg.drop_database().await;
 }
+
+/// One database that cannot be reached among good ones: `check -d`, `history
+/// --applied` and `test` report it as failed (exit 1) and still do the others.
+#[test]
+fn one_unreachable_database_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s");
+    write_revision(&s, "a1", &[], "", "CREATE TABLE a (id int);", "DROP TABLE a;");
+    config(dir.path(), &[("good", "sqlite://app.db", "s"), ("broken", NOWHERE_PG, "s")]);
+    assert!(retort(dir.path(), &["upgrade", "heads", "-d", "good"]).status.success());
+
+    let out = retort(dir.path(), &["check", "-d", "good,broken", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    assert_eq!(found(&doc), [finding("unreachable", "retort.toml", 5)], "{doc:#}");
+
+    let out = retort(dir.path(), &["history", "--applied", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    let targets = doc["targets"].as_array().unwrap();
+    let good = targets.iter().find(|t| t["target"] == "good").unwrap();
+    assert_eq!(good["applied"].as_array().unwrap().len(), 1, "{doc:#}");
+    let broken = targets.iter().find(|t| t["target"] == "broken").unwrap();
+    assert!(broken["error"].as_str().unwrap().contains("cannot connect"), "{doc:#}");
+
+    let out = retort(dir.path(), &["test", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = json(&out);
+    let kinds: Vec<(&str, &str)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["target"].as_str().unwrap(), t["failures"][0]["kind"].as_str().unwrap_or("none")))
+        .collect();
+    assert_eq!(kinds, [("broken", "unreachable"), ("good", "none")], "{doc:#}");
+}

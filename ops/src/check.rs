@@ -4,11 +4,11 @@
 //! (Targets sharing a version table are refused when the config loads, for every
 //! command.)
 
-use retort_check::{Facts, Finding, Severity};
+use retort_check::{Facts, Finding, Rule, Severity};
 use retort_config::Database;
 use retort_engine::split::Flavor;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
 /// What `retort check` found, in file order.
@@ -46,18 +46,42 @@ pub async fn check(workspace: &Workspace) -> Result<CheckReport> {
     }
     if workspace.names_targets() {
         for db in workspace.targets().await? {
-            let graph = workspace.graph(&db)?;
-            let (rows, entries) = workspace.read_audit(&db).await?;
-            let drift = retort_engine::audit::drift(&graph, &rows, &entries.unwrap_or_default());
-            findings.extend(retort_check::drift_findings(&db.name, &drift, db.policy.stop_on_drift));
-            let flavor = flavor_of(workspace, &db)?;
-            let facts = facts_of(workspace, &db, flavor).await?;
-            findings.extend(retort_check::check_history(&graph, flavor, &facts));
+            match check_database(workspace, &db).await {
+                Ok(found) => findings.extend(found),
+                // One database that cannot be read fails the check; the others are read.
+                Err(Error::Unreachable(why)) => findings.push(unreachable(workspace, &db, why)),
+                Err(other) => return Err(other),
+            }
         }
     }
     findings.sort_by(|a, b| (&a.file, a.line, a.rule).cmp(&(&b.file, b.line, b.rule)));
     findings.dedup();
     Ok(CheckReport { findings })
+}
+
+/// What a selected database adds: drift against its audit trail, and the
+/// statement rules with its server's facts.
+async fn check_database(workspace: &Workspace, db: &Database) -> Result<Vec<Finding>> {
+    let graph = workspace.graph(db)?;
+    let (rows, entries) = workspace.read_audit(db).await?;
+    let drift = retort_engine::audit::drift(&graph, &rows, &entries.unwrap_or_default());
+    let mut found = retort_check::drift_findings(&db.name, &drift, db.policy.stop_on_drift);
+    let flavor = flavor_of(workspace, db)?;
+    let facts = facts_of(workspace, db, flavor).await?;
+    found.extend(retort_check::check_history(&graph, flavor, &facts));
+    Ok(found)
+}
+
+/// The finding for a selected database that could not be read, at its section
+/// of the config (a tenant's: its fleet's).
+fn unreachable(workspace: &Workspace, db: &Database, why: String) -> Finding {
+    let config = &workspace.config.path;
+    let section = db.fleet.as_deref().unwrap_or(&db.name);
+    let headers = [format!("[databases.{section}]"), format!("[fleets.{section}]")];
+    let text = std::fs::read_to_string(config).unwrap_or_default();
+    let line = text.lines().position(|l| headers.iter().any(|h| l.trim() == h)).map_or(1, |i| i + 1);
+    let fix = format!("check its URL and that its server is up, or leave `{}` out of -d", db.name);
+    Rule::Unreachable.finding(config, line, None, why, fix)
 }
 
 /// The dialect of a database, or of a fleet's tenants.

@@ -197,14 +197,21 @@ pub struct Applied {
     pub target: String,
     /// Empty when the target has no audit table yet.
     pub applied: Vec<retort_engine::audit::Entry>,
+    /// Why the target could not be read; the others are read all the same.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The audit trail of every selected target, read without creating anything.
 pub async fn applied(workspace: &Workspace) -> Result<Vec<Applied>> {
     let mut found = Vec::new();
     for db in workspace.targets().await? {
-        let (_, entries) = workspace.read_audit(&db).await?;
-        found.push(Applied { target: db.name.clone(), applied: entries.unwrap_or_default() });
+        let (applied, error) = match workspace.read_audit(&db).await {
+            Ok((_, entries)) => (entries.unwrap_or_default(), None),
+            Err(Error::Unreachable(why)) => (Vec::new(), Some(why)),
+            Err(other) => return Err(other),
+        };
+        found.push(Applied { target: db.name.clone(), applied, error });
     }
     Ok(found)
 }

@@ -56,10 +56,32 @@ pub struct HistoryTest {
     pub failures: Vec<Failure>,
 }
 
+impl HistoryTest {
+    /// A history whose scratch database could not be made or reached.
+    fn unreachable(db: &Database, why: String) -> HistoryTest {
+        let failure = Failure {
+            kind: "unreachable",
+            revision: String::new(),
+            message: why,
+            orders: vec![],
+            only_in_first: vec![],
+            only_in_second: vec![],
+        };
+        HistoryTest {
+            target: db.name.clone(),
+            driver: String::new(),
+            revisions: 0,
+            merges: 0,
+            orders: 0,
+            failures: vec![failure],
+        }
+    }
+}
+
 /// One divergence, or a step that failed.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Failure {
-    /// `stairway`, `merge-order` or `step`.
+    /// `stairway`, `merge-order`, `step`, or `unreachable` (no scratch database).
     pub kind: &'static str,
     /// The revision it concerns, and what happened, in one line.
     pub revision: String,
@@ -84,10 +106,19 @@ pub async fn test(
             break;
         }
         let graph = workspace.graph(&db)?;
-        let mut scratch = Scratch::new(workspace, &db, interrupt).await?;
-        let result = rehearse(&mut scratch, &db, &graph, progress).await;
-        scratch.remove().await;
-        targets.push(result?);
+        // A server that cannot be reached fails its history only; the others still run.
+        let result = match Scratch::new(workspace, &db, interrupt).await {
+            Ok(mut scratch) => {
+                let result = rehearse(&mut scratch, &db, &graph, progress).await;
+                scratch.remove().await;
+                result
+            }
+            Err(e) => Err(e),
+        };
+        targets.push(match result {
+            Err(Error::Unreachable(why)) => HistoryTest::unreachable(&db, why),
+            other => other?,
+        });
     }
     Ok(TestReport { targets, interrupted: interrupt.is_triggered() })
 }

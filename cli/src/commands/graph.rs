@@ -80,6 +80,10 @@ async fn applied(global: &Global) -> Result<Exit> {
                 if trails.len() > 1 {
                     outln!("# {}", trail.target);
                 }
+                if let Some(error) = &trail.error {
+                    eprintln!("error: {error}");
+                    continue;
+                }
                 if trail.applied.is_empty() {
                     outln!("(no audit trail yet)");
                 }
@@ -101,7 +105,7 @@ async fn applied(global: &Global) -> Result<Exit> {
             }
         }
     }
-    Ok(Exit::Ok)
+    Ok(if trails.iter().any(|t| t.error.is_some()) { Exit::TargetFailed } else { Exit::Ok })
 }
 
 /// `retort show <rev>...`.

@@ -40,7 +40,10 @@ pub async fn exec(global: &Global) -> Result<Exit> {
                     t.orders
                 );
                 for f in &t.failures {
-                    outln!("  {} {}: {}", f.kind, f.revision, f.message);
+                    match f.revision.is_empty() {
+                        true => outln!("  {}: {}", f.kind, f.message),
+                        false => outln!("  {} {}: {}", f.kind, f.revision, f.message),
+                    }
                     for line in &f.only_in_first {
                         outln!("    - {line}");
                     }
