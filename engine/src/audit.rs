@@ -156,7 +156,7 @@ pub async fn read(
 }
 
 /// An applied revision whose file changed since it was applied.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Drift {
     /// The revision and its file.
     pub revision: String,

@@ -6,10 +6,12 @@
 
 use retort_check::{Facts, Finding, Rule, Severity};
 use retort_config::Database;
+use retort_engine::audit;
+use retort_engine::driver::{Connection, DriverError, read_versions};
 use retort_engine::split::Flavor;
 
 use crate::error::{Error, Result};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, label};
 
 /// What `retort check` found, in file order.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,14 +62,22 @@ pub async fn check(workspace: &Workspace) -> Result<CheckReport> {
 }
 
 /// What a selected database adds: drift against its audit trail, and the
-/// statement rules with its server's facts.
+/// statement rules with its server's facts. One read-only session.
 async fn check_database(workspace: &Workspace, db: &Database) -> Result<Vec<Finding>> {
     let graph = workspace.graph(db)?;
-    let (rows, entries) = workspace.read_audit(db).await?;
-    let drift = retort_engine::audit::drift(&graph, &rows, &entries.unwrap_or_default());
-    let mut found = retort_check::drift_findings(&db.name, &drift, db.policy.stop_on_drift);
-    let flavor = flavor_of(workspace, db)?;
-    let facts = facts_of(workspace, db, flavor).await?;
+    let (mut conn, driver) = workspace.open_read_only(db).await?;
+    let flavor = driver.dialect().flavor();
+    let read = async {
+        let rows = read_versions(conn.as_mut(), driver.dialect(), &db.version_table).await?.unwrap_or_default();
+        let entries = audit::read(conn.as_mut(), driver.dialect(), &db.version_table).await?.unwrap_or_default();
+        let facts = facts_of(conn.as_mut(), flavor).await?;
+        Ok::<_, retort_engine::driver::DriverError>((rows, entries, facts))
+    };
+    let read = read.await;
+    let _ = conn.close().await;
+    let (rows, entries, facts) = read.map_err(|e| Error::Unreachable(format!("{}: {e}", label(db))))?;
+    let mut found =
+        retort_check::drift_findings(&db.name, &audit::drift(&graph, &rows, &entries), db.policy.stop_on_drift);
     found.extend(retort_check::check_history(&graph, flavor, &facts));
     Ok(found)
 }
@@ -90,8 +100,8 @@ fn flavor_of(workspace: &Workspace, db: &Database) -> Result<Flavor> {
 }
 
 /// What a selected target's server says: its PostgreSQL version, its large
-/// MySQL/MariaDB tables. Read-only.
-async fn facts_of(workspace: &Workspace, db: &Database, flavor: Flavor) -> Result<Facts> {
+/// MySQL/MariaDB tables.
+async fn facts_of(conn: &mut dyn Connection, flavor: Flavor) -> std::result::Result<Facts, DriverError> {
     let sql = match flavor {
         Flavor::Postgres => "SELECT current_setting('server_version_num')".to_string(),
         Flavor::MySql => format!(
@@ -100,7 +110,7 @@ async fn facts_of(workspace: &Workspace, db: &Database, flavor: Flavor) -> Resul
         ),
         _ => return Ok(Facts::default()),
     };
-    let rows = workspace.query(db, &sql).await?;
+    let rows = conn.query(&sql).await?;
     let first = |rows: &[Vec<Option<String>>]| rows.first().and_then(|r| r.first().cloned().flatten());
     Ok(match flavor {
         Flavor::Postgres => Facts {

@@ -263,8 +263,13 @@ async fn read_column(
             )
         }
     };
-    let columns = workspace.query(db, &columns).await.map_err(|e| unreadable(e.to_string()))?;
-    let indexes = workspace.query(db, &indexes).await.map_err(|e| unreadable(e.to_string()))?;
+    let (mut conn, _) = workspace.open_read_only(db).await.map_err(|e| unreadable(e.to_string()))?;
+    let read = async {
+        Ok::<_, retort_engine::driver::DriverError>((conn.query(&columns).await?, conn.query(&indexes).await?))
+    };
+    let read = read.await;
+    let _ = conn.close().await;
+    let (columns, indexes) = read.map_err(|e| unreadable(e.to_string()))?;
     let named = |name: &str| columns.iter().find(|r| r[0].as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)));
     if named(&rename.new).is_some() {
         return Err(Error::Usage(format!("{}: {} already has a column {}", label(db), rename.table, rename.new)));

@@ -334,7 +334,7 @@ impl Scratch {
         let url = workspace.history_url(db);
         let driver = workspace.history_driver(db)?;
         let flavor = driver.dialect().flavor();
-        if !schema::supported(flavor) || !matches!(flavor, Flavor::Postgres | Flavor::MySql | Flavor::Sqlite) {
+        if !schema::supported(flavor) {
             return Err(Error::Usage(format!(
                 "{}: retort test runs on SQLite, PostgreSQL and MySQL/MariaDB targets, not {}",
                 label(db),

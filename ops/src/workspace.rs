@@ -211,15 +211,8 @@ impl Workspace {
         Ok((rows.map_err(|e| unreachable(&e))?.unwrap_or_default(), entries.map_err(|e| unreachable(&e))?))
     }
 
-    /// The rows of `sql` on a target, in a read-only session.
-    pub async fn query(&self, db: &Database, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let (mut conn, _) = self.open_read_only(db).await?;
-        let rows = conn.query(sql).await;
-        let _ = conn.close().await;
-        rows.map_err(|e| Error::Unreachable(format!("{}: {e}", label(db))))
-    }
-
-    async fn open_read_only(&self, db: &Database) -> Result<(Box<dyn Connection>, Arc<dyn Driver>)> {
+    /// A read-only session on a target, and its driver.
+    pub(crate) async fn open_read_only(&self, db: &Database) -> Result<(Box<dyn Connection>, Arc<dyn Driver>)> {
         let driver = self.drivers.for_url(&db.name, &db.connection.url)?;
         let conn = session::open(driver.as_ref(), &self.connect_options(db, false))
             .await
