@@ -107,14 +107,13 @@ pub async fn test(
         }
         let graph = workspace.graph(&db)?;
         // A server that cannot be reached fails its history only; the others still run.
-        let result = match Scratch::new(workspace, &db, interrupt).await {
-            Ok(mut scratch) => {
-                let result = rehearse(&mut scratch, &db, &graph, progress).await;
-                scratch.remove().await;
-                result
-            }
-            Err(e) => Err(e),
-        };
+        let result = async {
+            let mut scratch = Scratch::new(workspace, &db, interrupt).await?;
+            let result = rehearse(&mut scratch, &db, &graph, progress).await;
+            scratch.remove().await;
+            result
+        }
+        .await;
         targets.push(match result {
             Err(Error::Unreachable(why)) => HistoryTest::unreachable(&db, why),
             other => other?,
