@@ -19,6 +19,52 @@ pub enum Flavor {
     Sqlite,
 }
 
+impl Flavor {
+    /// What one piece of a split body is called in this dialect's own terms.
+    pub fn unit(self) -> Unit {
+        if self == Flavor::SqlServer { Unit::Batch } else { Unit::Statement }
+    }
+}
+
+/// What the pieces [`split`] returns are: statements, or SQL Server's `GO`
+/// batches (several `;`-separated statements sent as one, which run, fail and
+/// resume together). Messages about progress name them in these terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unit {
+    #[default]
+    Statement,
+    Batch,
+}
+
+impl Unit {
+    /// `statement` or `batch`.
+    pub fn one(self) -> &'static str {
+        match self {
+            Unit::Statement => "statement",
+            Unit::Batch => "batch",
+        }
+    }
+
+    /// `statements` or `batches`.
+    pub fn many(self) -> &'static str {
+        match self {
+            Unit::Statement => "statements",
+            Unit::Batch => "batches",
+        }
+    }
+
+    /// `statement 1` or `statements 1-n`, in this unit.
+    pub fn first(self, n: usize) -> String {
+        if n == 1 { format!("{} 1", self.one()) } else { format!("{} 1-{n}", self.many()) }
+    }
+}
+
+impl std::fmt::Display for Unit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.one())
+    }
+}
+
 /// One statement and the 1-based line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
@@ -397,6 +443,15 @@ mod tests {
 
     fn texts(sql: &str, flavor: Flavor) -> Vec<String> {
         split(sql, flavor).into_iter().map(|s| s.sql).collect()
+    }
+
+    #[test]
+    fn sql_server_pieces_are_named_batches() {
+        assert_eq!(Flavor::SqlServer.unit().first(1), "batch 1");
+        assert_eq!(Flavor::SqlServer.unit().first(3), "batches 1-3");
+        for flavor in [Flavor::Postgres, Flavor::MySql, Flavor::Sqlite] {
+            assert_eq!(flavor.unit().first(2), "statements 1-2");
+        }
     }
 
     #[test]

@@ -9,10 +9,10 @@
 //! runs it again — and only where the catalog cannot tell does it stop and name
 //! `retort resolve`. See `docs/crash-safety.md`.
 
-use super::{FailedAt, Resolution, Run, RunError, file_line, first_statements, revision_statements, statements};
+use super::{FailedAt, Resolution, Run, RunError, file_line, revision_statements, statements};
 use crate::driver::Presence;
 use crate::progress::{self, Progress};
-use crate::split::Statement;
+use crate::split::{Statement, Unit};
 use crate::statement::{self, Change, Effect};
 use retort_history::graph::Graph;
 use retort_history::plan::Step;
@@ -42,7 +42,7 @@ impl Run<'_> {
         }
         for i in done..statements.len() {
             if self.options.interrupt.is_triggered() {
-                return Err(RunError::Interrupted(interrupted_at(step, i, statements.len())));
+                return Err(RunError::Interrupted(interrupted_at(step, i, statements.len(), self.unit())));
             }
             if let Some(note) = self.conn.repair_before(&statements[i].sql).await? {
                 self.note(format!("{} {}: {note}", step.direction.verb(), step.revision));
@@ -51,7 +51,7 @@ impl Run<'_> {
             if let Err(error) = ran {
                 let cut_short = self.options.interrupt.is_triggered() && !matches!(error, RunError::Interrupted(_));
                 return Err(if cut_short {
-                    RunError::Interrupted(cancelled_at(step, i, statements.len()))
+                    RunError::Interrupted(cancelled_at(step, i, statements.len(), self.unit()))
                 } else {
                     error
                 });
@@ -88,7 +88,8 @@ impl Run<'_> {
             running,
         };
         let sql = &statements[i].sql;
-        let failed = |source| RunError::StepPartial { at: FailedAt::new(step, i, statements), source };
+        let at = FailedAt::new(step, i, statements, self.unit());
+        let failed = |source| RunError::StepPartial { at, source };
         if self.conn.shares_transaction(sql) {
             self.conn.begin().await?;
             let ran = match self.execute_body(sql).await {
@@ -120,6 +121,7 @@ impl Run<'_> {
         let changed = || RunError::ChangedSincePartial {
             revision: step.revision.clone(),
             done,
+            unit: self.unit(),
             target: self.options.target.clone(),
         };
         if recorded.checksum != checksum {
@@ -135,15 +137,18 @@ impl Run<'_> {
             }
             Some(_) => return Err(changed()),
         };
-        let what = format!("{} {}", step.direction.verb(), step.revision);
+        let (what, unit) = (format!("{} {}", step.direction.verb(), step.revision), self.unit());
         if resume_at > 0 && resume_at == statements.len() {
-            self.note(format!("{what}: all its statements were completed by an earlier run; recording it as done"));
+            self.note(format!(
+                "{what}: all its {} were completed by an earlier run; recording it as done",
+                unit.many()
+            ));
         } else if resume_at > 0 {
             self.note(format!(
-                "{what}: resuming at statement {} of {}; {} completed by an earlier run",
+                "{what}: resuming at {unit} {} of {}; {} completed by an earlier run",
                 resume_at + 1,
                 statements.len(),
-                first_statements(resume_at)
+                unit.first(resume_at)
             ));
         }
         Ok(resume_at)
@@ -159,9 +164,10 @@ impl Run<'_> {
         checksum: &str,
     ) -> Result<usize, RunError> {
         let at = format!(
-            "{} {}: statement {} ({}:{}) was running when an earlier run stopped",
+            "{} {}: {} {} ({}:{}) was running when an earlier run stopped",
             step.direction.verb(),
             step.revision,
+            self.unit(),
             i + 1,
             step.path.display(),
             file_line(step.line, &statements[i])
@@ -174,7 +180,8 @@ impl Run<'_> {
             Verdict::Applied => (i + 1, "the catalog shows it took effect: marked done"),
             Verdict::Unknown => {
                 let target = self.options.target.clone();
-                return Err(RunError::OutcomeUnknown { at: FailedAt::new(step, i, statements), target });
+                let at = FailedAt::new(step, i, statements, self.unit());
+                return Err(RunError::OutcomeUnknown { at, target });
             }
         };
         let settled = Progress {
@@ -244,29 +251,30 @@ impl Run<'_> {
             )));
         };
         let total = revision_statements(graph, index, recorded.direction, self.dialect).len();
-        let what = format!("{} {revision}", recorded.direction.verb());
+        let (what, unit) = (format!("{} {revision}", recorded.direction.verb()), self.unit());
         let settled = |done: usize| Progress { done, running: None, ..recorded.clone() };
         match (how, &recorded.running) {
             (Resolution::Abandon, _) => {
                 self.progress_table().delete(self.conn, &revision).await?;
                 let stays = match recorded.done {
                     0 => String::new(),
-                    n => format!("; {} ran and stay applied (undo them by hand if needed)", first_statements(n)),
+                    n => format!("; {} ran and stay applied (undo them by hand if needed)", unit.first(n)),
                 };
-                self.note(format!("abandoned the part-way {what}{stays}; the next run starts it at statement 1"));
+                self.note(format!("abandoned the part-way {what}{stays}; the next run starts it at {unit} 1"));
             }
             (Resolution::Applied, Some((n, _))) => {
                 self.progress_table().write(self.conn, &settled(*n)).await?;
-                self.note(format!("{what}: statement {n} marked done; the next run resumes at statement {}", n + 1));
+                self.note(format!("{what}: {unit} {n} marked done; the next run resumes at {unit} {}", n + 1));
             }
             (Resolution::NotApplied, Some((n, _))) => {
                 self.progress_table().write(self.conn, &settled(n - 1)).await?;
-                self.note(format!("{what}: statement {n} marked not done; the next run runs it again"));
+                self.note(format!("{what}: {unit} {n} marked not done; the next run runs it again"));
             }
             (_, None) => {
                 return Err(RunError::Refused(format!(
-                    "{what} has no statement whose outcome is unknown ({} of {total} statements done; the next run resumes at statement {}); `--abandon` forgets its progress",
+                    "{what} has no {unit} whose outcome is unknown ({} of {total} {} done; the next run resumes at {unit} {}); `--abandon` forgets its progress",
                     recorded.done,
+                    unit.many(),
                     recorded.done + 1
                 )));
             }
@@ -274,30 +282,35 @@ impl Run<'_> {
         self.progress_table().drop_if_empty(self.conn).await?;
         Ok(())
     }
+
+    /// What this dialect's revision bodies are split into.
+    fn unit(&self) -> Unit {
+        self.dialect.flavor().unit()
+    }
 }
 
 /// Why a revision stopped before statement `i` (0-based) after an interrupt.
-fn interrupted_at(step: &Step, i: usize, total: usize) -> String {
+fn interrupted_at(step: &Step, i: usize, total: usize, unit: Unit) -> String {
     let verb = step.direction.verb();
     match i {
-        0 => format!("before the first statement of {verb} {}", step.revision),
+        0 => format!("before the first {unit} of {verb} {}", step.revision),
         _ => format!(
-            "after statement {i} of {total} of {verb} {}: {} recorded, the next run resumes at statement {}",
+            "after {unit} {i} of {total} of {verb} {}: {} recorded, the next run resumes at {unit} {}",
             step.revision,
-            first_statements(i),
+            unit.first(i),
             i + 1
         ),
     }
 }
 
 /// Why a revision stopped when its statement `i` (0-based) was cancelled.
-fn cancelled_at(step: &Step, i: usize, total: usize) -> String {
+fn cancelled_at(step: &Step, i: usize, total: usize, unit: Unit) -> String {
     let recorded = match i {
         0 => String::new(),
-        _ => format!("{} recorded, ", first_statements(i)),
+        _ => format!("{} recorded, ", unit.first(i)),
     };
     format!(
-        "during statement {} of {total} of {} {} (cancelled on the server): {recorded}the next run resumes at statement {}",
+        "during {unit} {} of {total} of {} {} (cancelled on the server): {recorded}the next run resumes at {unit} {}",
         i + 1,
         step.direction.verb(),
         step.revision,

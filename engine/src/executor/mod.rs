@@ -27,7 +27,7 @@ use crate::audit;
 use crate::driver::{self, Connection, Dialect, DriverError, VersionTable};
 use crate::interrupt::Interrupt;
 use crate::progress::{self, Fit, Progress};
-use crate::split::{self, Statement};
+use crate::split::{self, Statement, Unit};
 use retort_history::error::SpecError;
 use retort_history::graph::Graph;
 use retort_history::plan::{self, Direction, Plan, Step, VersionOp};
@@ -156,26 +156,28 @@ pub enum RunError {
     PythonRevision { revision: String, path: String },
     #[error("{at}, rolled back: {source}")]
     Step { at: FailedAt, source: DriverError },
-    #[error("{at}; {ran}, a re-run resumes at statement {statement}: {source}", ran = .at.ran(), statement = .at.statement)]
+    #[error("{at}; {ran}, a re-run resumes at {unit} {statement}: {source}", ran = .at.ran(), unit = .at.unit, statement = .at.statement)]
     StepPartial { at: FailedAt, source: DriverError },
     #[error(
-        "revision {revision} changed since a run stopped part-way through it ({done} of its statements done); restore the file, or forget that run with `retort -d {target} resolve {revision} --abandon`"
+        "revision {revision} changed since a run stopped part-way through it ({done} of its {} done); restore the file, or forget that run with `retort -d {target} resolve {revision} --abandon`",
+        .unit.many()
     )]
-    ChangedSincePartial { revision: String, done: usize, target: String },
+    ChangedSincePartial { revision: String, done: usize, unit: Unit, target: String },
     #[error(
-        "{at}: an earlier run stopped while this statement was running and the catalog cannot tell whether it took effect; check the database, then run `retort -d {target} resolve {revision} --applied` if it did or `retort -d {target} resolve {revision} --not-applied` if it did not, and run the command again",
-        revision = .at.revision
+        "{at}: an earlier run stopped while this {unit} was running and the catalog cannot tell whether it took effect; check the database, then run `retort -d {target} resolve {revision} --applied` if it did or `retort -d {target} resolve {revision} --not-applied` if it did not, and run the command again",
+        revision = .at.revision, unit = .at.unit
     )]
     OutcomeUnknown { at: FailedAt, target: String },
     #[error(
-        "{table} records {verb} {revision} as part-way ({done} of its statements done), but the version table is at {at}, from which {revision} is not next, so that record cannot be trusted; if its statements were undone by hand, run `retort -d {target} resolve {revision} --abandon`, else `retort stamp` the version table back to where {revision} starts",
-        verb = .direction.verb(), at = rows_text(.rows)
+        "{table} records {verb} {revision} as part-way ({done} of its {many} done), but the version table is at {at}, from which {revision} is not next, so that record cannot be trusted; if what it ran was undone by hand, run `retort -d {target} resolve {revision} --abandon`, else `retort stamp` the version table back to where {revision} starts",
+        verb = .direction.verb(), at = rows_text(.rows), many = .unit.many()
     )]
     ProgressMisfit {
         table: String,
         revision: String,
         direction: Direction,
         done: usize,
+        unit: Unit,
         rows: Vec<String>,
         target: String,
     },
@@ -184,7 +186,7 @@ pub enum RunError {
         .heads.join(" ")
     )]
     BadVersionRows { table: String, descendant: String, ancestor: String, heads: Vec<String>, target: String },
-    #[error("{part} and this command would leave its statements applied beneath the version rows; {advice}")]
+    #[error("{part} and this command would leave what it ran applied beneath the version rows; {advice}")]
     LeavesPartWay { part: String, advice: String },
     #[error("version table {table}: expected one row '{id}', found {found}; another runner may have changed it")]
     VersionRow { table: String, id: String, found: u64 },
@@ -218,13 +220,15 @@ fn rows_text(rows: &[String]) -> String {
     if rows.is_empty() { "<base>".to_string() } else { rows.join(", ") }
 }
 
-/// Where in a revision a statement failed.
+/// Where in a revision a statement (on SQL Server: a batch) failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailedAt {
     pub direction: Direction,
     pub revision: String,
-    /// 1-based position of the failed statement.
+    /// 1-based position of the failed statement or batch.
     pub statement: usize,
+    /// What the revision's body was split into.
+    pub unit: Unit,
     pub total: usize,
     /// The revision file.
     pub path: std::sync::Arc<str>,
@@ -233,11 +237,12 @@ pub struct FailedAt {
 }
 
 impl FailedAt {
-    fn new(step: &Step, index: usize, statements: &[Statement]) -> FailedAt {
+    fn new(step: &Step, index: usize, statements: &[Statement], unit: Unit) -> FailedAt {
         FailedAt {
             direction: step.direction,
             revision: step.revision.clone(),
             statement: index + 1,
+            unit,
             total: statements.len(),
             path: step.path.display().to_string().into(),
             line: file_line(step.line, &statements[index]),
@@ -247,8 +252,8 @@ impl FailedAt {
     /// What ran before the failure, for revisions that run without a transaction.
     fn ran(&self) -> String {
         match self.statement {
-            1 => "no statement ran".to_string(),
-            n => format!("{} ran and stay applied (no transaction)", first_statements(n - 1)),
+            1 => format!("no {} ran", self.unit),
+            n => format!("{} ran and stay applied (no transaction)", self.unit.first(n - 1)),
         }
     }
 }
@@ -257,20 +262,16 @@ impl std::fmt::Display for FailedAt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} {} failed at statement {} of {} ({}:{})",
+            "{} {} failed at {} {} of {} ({}:{})",
             self.direction.verb(),
             self.revision,
+            self.unit,
             self.statement,
             self.total,
             self.path,
             self.line
         )
     }
-}
-
-/// `statement 1` or `statements 1-n`.
-fn first_statements(n: usize) -> String {
-    if n == 1 { "statement 1".to_string() } else { format!("statements 1-{n}") }
 }
 
 /// The file line of a statement whose body starts on `body_line` (0: unknown).
@@ -283,7 +284,7 @@ fn file_line(body_line: usize, statement: &Statement) -> usize {
 pub struct PartWay {
     pub revision: String,
     pub direction: Direction,
-    /// Statements done, of `total`.
+    /// Statements (on SQL Server: batches) done, of `total`.
     pub done: usize,
     pub total: usize,
     /// File line of the next statement to run.
@@ -292,23 +293,31 @@ pub struct PartWay {
     /// checked (the next run checks it in the catalog).
     pub running: Option<usize>,
     pub path: String,
+    /// What `done` and `total` count.
+    #[serde(skip)]
+    pub unit: Unit,
 }
 
 impl std::fmt::Display for PartWay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: {} part-way, {} of {} statements done",
+            "{}: {} part-way, {} of {} {} done",
             self.revision,
             self.direction.verb(),
             self.done,
-            self.total
+            self.total,
+            self.unit.many()
         )?;
         if let Some(line) = self.next_line {
             write!(f, ", next: line {line} of {}", self.path)?;
         }
         if let Some(n) = self.running {
-            write!(f, "; statement {n} was running when a run stopped (the next run checks whether it took effect)")?;
+            write!(
+                f,
+                "; {} {n} was running when a run stopped (the next run checks whether it took effect)",
+                self.unit
+            )?;
         }
         Ok(())
     }
@@ -539,6 +548,7 @@ impl<'a> Run<'a> {
             next_line: statements.get(progress.done).map(|s| file_line(body_line, s)),
             running: progress.running.as_ref().map(|(n, _)| *n),
             path: rev.path.display().to_string(),
+            unit: self.dialect.flavor().unit(),
         })
     }
 
@@ -567,6 +577,7 @@ impl<'a> Run<'a> {
                         revision: recorded.revision,
                         direction: recorded.direction,
                         done: recorded.done,
+                        unit: self.dialect.flavor().unit(),
                         rows: self.report.before.clone(),
                         target: self.options.target.clone(),
                     });
@@ -595,21 +606,21 @@ impl<'a> Run<'a> {
         let advice = match (action, recorded.direction) {
             (Action::Upgrade(_), Direction::Down) => {
                 format!(
-                    "finish it with `retort -d {target} downgrade {revision}-1`, or undo its statements by hand and run `retort -d {target} resolve {revision} --abandon`"
+                    "finish it with `retort -d {target} downgrade {revision}-1`, or undo what it ran by hand and run `retort -d {target} resolve {revision} --abandon`"
                 )
             }
             (Action::Downgrade(_), Direction::Up)
                 if progress::fits(graph, &plan.heads_after, recorded) != Fit::Fits =>
             {
                 format!(
-                    "finish it with `retort -d {target} upgrade {revision}` first, or undo its statements by hand and run `retort -d {target} resolve {revision} --abandon`"
+                    "finish it with `retort -d {target} upgrade {revision}` first, or undo what it ran by hand and run `retort -d {target} resolve {revision} --abandon`"
                 )
             }
             _ => return Ok(()),
         };
-        let done = recorded.done;
+        let (done, many) = (recorded.done, self.dialect.flavor().unit().many());
         Err(RunError::LeavesPartWay {
-            part: format!("{verb} {revision} stopped part-way ({done} of its statements done)"),
+            part: format!("{verb} {revision} stopped part-way ({done} of its {many} done)"),
             advice,
         })
     }
@@ -623,9 +634,10 @@ impl<'a> Run<'a> {
             }
             self.progress_table().delete(self.conn, &recorded.revision).await?;
             self.progress.retain(|p| p.revision != recorded.revision);
+            let unit = self.dialect.flavor().unit();
             let stays = match recorded.done {
-                0 => "none of its statements had run".to_string(),
-                n => format!("{} of it ran and stay applied", first_statements(n)),
+                0 => format!("none of its {} had run", unit.many()),
+                n => format!("{} of it ran and stay applied", unit.first(n)),
             };
             self.note(format!(
                 "cleared the recorded progress of {} {} ({stays}): the version table no longer leads to it",
@@ -807,7 +819,8 @@ impl<'a> Run<'a> {
     async fn atomic_body(&mut self, step: &Step, statements: &[Statement]) -> Result<(), RunError> {
         for (i, statement) in statements.iter().enumerate() {
             if let Err(source) = self.execute_body(&statement.sql).await {
-                return Err(RunError::Step { at: FailedAt::new(step, i, statements), source });
+                let at = FailedAt::new(step, i, statements, self.dialect.flavor().unit());
+                return Err(RunError::Step { at, source });
             }
         }
         self.version_change(step).await
