@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use retort_engine::rollout::{Share, Waves};
 
 /// retort: Alembic-compatible schema migrations for many databases at once.
 #[derive(Debug, Parser)]
@@ -35,8 +36,21 @@ pub struct Global {
     #[arg(long, global = true, value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
     /// Stop starting new targets after the first failure (running ones finish).
-    #[arg(long = "fail-fast", global = true)]
+    #[arg(long = "fail-fast", global = true, conflicts_with = "max_failures")]
     pub fail_fast: bool,
+    /// upgrade/downgrade: run the first N targets as a canary wave; any failure
+    /// there stops the run (overrides `[rollout] canary`; 0: none).
+    #[arg(long, global = true, value_name = "N")]
+    pub canary: Option<usize>,
+    /// upgrade/downgrade: run in waves, each a count or a share of all the targets
+    /// counted from the start, e.g. `1,10%,100%`; a wave starts only when the one
+    /// before ended within --max-failures.
+    #[arg(long, global = true, value_name = "LIST", value_parser = parse_waves)]
+    pub waves: Option<Waves>,
+    /// Start no more targets once more than N (or N% of the targets) failed;
+    /// running ones finish, the rest are skipped.
+    #[arg(long = "max-failures", global = true, value_name = "N|N%", value_parser = parse_share)]
+    pub max_failures: Option<Share>,
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -44,6 +58,14 @@ pub struct Global {
     /// Alembic's `-q`.
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
+}
+
+fn parse_waves(text: &str) -> Result<Waves, String> {
+    text.parse()
+}
+
+fn parse_share(text: &str) -> Result<Share, String> {
+    text.parse()
 }
 
 fn parse_shard(text: &str) -> Result<(u32, u32), String> {

@@ -22,6 +22,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use retort_engine::driver::{ConnectOptions, DatabaseUrl, VersionTable};
 use retort_engine::executor::RunPolicy;
+use retort_engine::rollout::{Share, Waves};
 use retort_url::scrub_urls;
 use serde::Deserialize;
 
@@ -43,6 +44,18 @@ pub struct Config {
     /// Driver plugin files to load: `plugins`, then the files of `plugin_dir`,
     /// then those `RETORT_PLUGIN_PATH` names (`docs/plugins.md`).
     pub plugins: Vec<PathBuf>,
+    /// `[rollout]`: how `upgrade` and `downgrade` stage their targets.
+    pub rollout: Rollout,
+}
+
+/// `[rollout]`: canary targets, waves and a failure threshold for `upgrade` and
+/// `downgrade` (flags override each key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rollout {
+    /// Targets (names or globs, `-d`'s syntax) that run first, as a canary wave.
+    pub canary: Vec<String>,
+    pub waves: Waves,
+    pub max_failures: Option<Share>,
 }
 
 /// One migration target: a database (or a tenant of a fleet) with its history,
@@ -151,10 +164,42 @@ struct RawConfig {
     lock_timeout: Option<String>,
     plugin_dir: Option<String>,
     plugins: Option<Vec<String>>,
+    rollout: Option<RawRollout>,
     #[serde(default)]
     databases: BTreeMap<String, RawTarget>,
     #[serde(default)]
     fleets: BTreeMap<String, RawTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRollout {
+    canary: Option<Vec<String>>,
+    waves: Option<String>,
+    max_failures: Option<CountOrShare>,
+}
+
+/// `3` or `"5%"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum CountOrShare {
+    Count(usize),
+    Text(String),
+}
+
+impl RawRollout {
+    fn validate(self) -> Result<Rollout, String> {
+        let waves = match self.waves {
+            Some(text) => text.parse().map_err(|e| format!("rollout.waves: {e}"))?,
+            None => Waves::default(),
+        };
+        let max_failures = match self.max_failures {
+            None => None,
+            Some(CountOrShare::Count(n)) => Some(Share::Count(n)),
+            Some(CountOrShare::Text(text)) => Some(text.parse().map_err(|e| format!("rollout.max_failures: {e}"))?),
+        };
+        Ok(Rollout { canary: self.canary.unwrap_or_default(), waves, max_failures })
+    }
 }
 
 /// The keys of `[databases.*]` and `[fleets.*]`; which belong where is checked in
@@ -271,7 +316,8 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
     let plugin_path = std::env::var_os("RETORT_PLUGIN_PATH").unwrap_or_default();
     let plugins =
         plugin_files(&base_dir, raw.plugins.unwrap_or_default(), raw.plugin_dir, &plugin_path).map_err(invalid)?;
-    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases, fleets, plugins })
+    let rollout = raw.rollout.map(RawRollout::validate).transpose().map_err(invalid)?.unwrap_or_default();
+    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases, fleets, plugins, rollout })
 }
 
 /// The plugin files to load, in order: each of `plugins`, the shared libraries in

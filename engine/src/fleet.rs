@@ -2,11 +2,17 @@
 //!
 //! Guarantees: at most `jobs` targets run at a time; targets that share an
 //! exclusivity key (one SQLite file) never run at once; one target's failure,
-//! time-out or unreachable server never stops or changes another (unless
-//! `fail_fast`, which stops starting new targets and lets running ones finish).
+//! time-out or unreachable server never stops or changes another, unless a
+//! [`Rollout`] says otherwise: targets then run in waves, each started only after
+//! the one before finished within its failure threshold, and once the failures
+//! pass the threshold no more targets start (running ones finish). Targets not
+//! started are `skipped`, with the reason.
+//!
 //! A revision that depends on another database's revision (`Depends On:
-//! default:abc123`) makes its target wait for that database's run, and the step is
-//! refused unless that revision is then applied there.
+//! default:abc123`) makes its target's upgrade wait for that database's run, and
+//! the step is refused unless that revision is then applied there; a downgrade
+//! waits the other way round, the dependent database first. A target whose
+//! database to wait for failed is skipped.
 //!
 //! Once the targets' [`crate::interrupt::Interrupt`] is triggered, targets not yet
 //! started are skipped and running ones stop at their next statement boundary
@@ -14,13 +20,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot, watch};
 
 use crate::driver::{self, ConnectOptions, Driver, VersionTable};
 use crate::executor::{self, Action, AppliedStep, Hooks, Report, RunOptions};
+use crate::rollout::{Rollout, Share};
 use crate::session;
 use retort_history::graph::Graph;
 use retort_history::plan::Step;
@@ -45,7 +52,18 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetOptions {
     pub jobs: usize,
-    pub fail_fast: bool,
+    /// Waves and the failure threshold (`--fail-fast` is a threshold of 0).
+    pub rollout: Rollout,
+}
+
+/// What a fleet run did: one outcome per target, in the targets' order.
+#[derive(Debug, Clone)]
+pub struct FleetReport {
+    pub outcomes: Vec<Outcome>,
+    /// Why the run stopped starting targets, if it did.
+    pub stopped: Option<String>,
+    /// How many waves the run had (1 when not staged).
+    pub waves: usize,
 }
 
 /// How a target ended.
@@ -114,45 +132,56 @@ pub async fn run(
     action: Action,
     options: FleetOptions,
     observer: Arc<dyn Observer>,
-) -> Vec<Outcome> {
+) -> FleetReport {
     let semaphore = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut exclusive: HashMap<String, Arc<Mutex<()>>> = HashMap::new();
-    let mut finished: HashMap<String, watch::Receiver<bool>> = HashMap::new();
+    let mut finished = HashMap::new();
     let mut senders = Vec::new();
     for t in &targets {
-        let (tx, rx) = watch::channel(false);
+        let (tx, rx) = watch::channel(None);
         finished.insert(t.name.clone(), rx);
         senders.push(tx);
         exclusive.entry(t.exclusive.clone()).or_default();
     }
+    let waits_on = waits_on(&targets, &action);
+    let cycles = dependency_cycles(&targets, &waits_on);
+    let waves = wave_of_each(&targets, &waits_on, &options.rollout);
+    let wave_count = waves.iter().max().map_or(1, |w| w + 1);
+    let (open, opened) = watch::channel(0usize);
     let known = targets.iter().cloned().chain(elsewhere).collect();
+    let total = targets.len();
     let shared = Arc::new(Shared {
         action,
         finished,
+        waits_on,
         known,
         observer,
-        stop: AtomicBool::new(false),
-        fail_fast: options.fail_fast,
+        stopped: std::sync::Mutex::new(None),
+        failures: AtomicUsize::new(0),
+        failures_allowed: options.rollout.failures_allowed(total),
+        max_failures: options.rollout.max_failures,
     });
-    // Only upgrades wait for other databases, so only they can wait in a circle.
-    let cycles = if matches!(shared.action, Action::Upgrade(_)) { dependency_cycles(&targets) } else { HashMap::new() };
     let names: Vec<(String, String)> = targets.iter().map(|t| (t.name.clone(), t.driver.name().to_string())).collect();
-    // Job slots go to targets in the order given, so runs start in config order;
-    // a target that waits for another database takes a slot once that one finished.
-    let mut in_order = Vec::new();
+    // Job slots go to each wave's targets in the order given, so runs start in
+    // config order; a target that waits for another database takes a slot once
+    // that one finished.
+    let mut in_order: Vec<Vec<oneshot::Sender<OwnedSemaphorePermit>>> = (0..wave_count).map(|_| Vec::new()).collect();
+    let mut members: Vec<Vec<watch::Receiver<Option<Status>>>> = (0..wave_count).map(|_| Vec::new()).collect();
     let tasks: Vec<_> = targets
         .into_iter()
         .zip(senders)
-        .map(|(target, done)| {
+        .zip(waves)
+        .map(|((target, done), wave)| {
             let shared = shared.clone();
             let exclusive = exclusive[&target.exclusive].clone();
             let cycle = cycles.get(&target.name).cloned();
-            let slot = if shared.waits_for_others(&target) {
-                Slot::Take(semaphore.clone())
-            } else {
+            members[wave].push(shared.finished[&target.name].clone());
+            let slot = if shared.waits_on[&target.name].is_empty() {
                 let (tx, rx) = oneshot::channel();
-                in_order.push(tx);
+                in_order[wave].push(tx);
                 Slot::Given(rx)
+            } else {
+                Slot::Take(semaphore.clone(), opened.clone(), wave)
             };
             tokio::spawn(async move {
                 let outcome = match cycle {
@@ -163,15 +192,26 @@ pub async fn run(
                     None => shared.run_target(&target, slot, exclusive).await,
                 };
                 shared.observer.event(Event::TargetFinished { outcome: &outcome });
-                let _ = done.send(true);
+                let _ = done.send(Some(outcome.status));
                 outcome
             })
         })
         .collect();
+    let canary = options.rollout.canary.min(total);
+    let dispatcher = shared.clone();
     tokio::spawn(async move {
-        for tx in in_order {
-            let Ok(permit) = semaphore.clone().acquire_owned().await else { return };
-            let _ = tx.send(permit);
+        for (wave, (slots, members)) in in_order.into_iter().zip(members).enumerate() {
+            let _ = open.send(wave + 1);
+            for tx in slots {
+                let Ok(permit) = semaphore.clone().acquire_owned().await else { return };
+                let _ = tx.send(permit);
+            }
+            for mut member in members {
+                let _ = member.wait_for(Option::is_some).await;
+            }
+            if wave + 1 < wave_count {
+                dispatcher.judge_wave(wave, wave_count, canary > 0 && wave == 0);
+            }
         }
     });
     let mut outcomes = Vec::with_capacity(tasks.len());
@@ -180,7 +220,58 @@ pub async fn run(
             Outcome::failed(&name, &driver, format!("internal error, please report it: {e}"), false)
         }));
     }
-    outcomes
+    let stopped = shared.stopped.lock().expect("not poisoned").clone();
+    FleetReport { outcomes, stopped, waves: wave_count }
+}
+
+/// For each target, the targets of this run it must wait for: on an upgrade the
+/// databases its history depends on, on a downgrade those that depend on it.
+fn waits_on(targets: &[Target], action: &Action) -> HashMap<String, Vec<String>> {
+    let depends: Vec<(String, Vec<String>)> = targets
+        .iter()
+        .map(|t| {
+            let on = dependency_targets(&t.graph).into_iter().filter(|d| *d != t.name);
+            (t.name.clone(), on.filter(|d| targets.iter().any(|o| &o.name == d)).collect())
+        })
+        .collect();
+    let mut waits: HashMap<String, Vec<String>> = targets.iter().map(|t| (t.name.clone(), Vec::new())).collect();
+    for (name, on) in &depends {
+        match action {
+            Action::Upgrade(_) => {
+                waits.insert(name.clone(), on.clone());
+            }
+            Action::Downgrade(_) => {
+                for other in on {
+                    waits.get_mut(other).expect("a target of the run").push(name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    waits
+}
+
+/// The wave each target runs in: its place in the order, or later where it
+/// waits for a target of a later wave.
+fn wave_of_each(targets: &[Target], waits_on: &HashMap<String, Vec<String>>, rollout: &Rollout) -> Vec<usize> {
+    let ends = rollout.wave_ends(targets.len());
+    let mut waves: Vec<usize> = (0..targets.len()).map(|i| ends.iter().position(|&end| i < end).unwrap_or(0)).collect();
+    let index: HashMap<&str, usize> = targets.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+    // At most one pass per target: a longer chain would be a cycle, refused anyway.
+    for _ in 0..targets.len() {
+        let mut moved = false;
+        for (i, t) in targets.iter().enumerate() {
+            let latest = waits_on[&t.name].iter().map(|o| waves[index[o.as_str()]]).max().unwrap_or(0);
+            if latest > waves[i] {
+                waves[i] = latest;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    waves
 }
 
 impl Outcome {
@@ -204,22 +295,10 @@ impl Outcome {
     }
 }
 
-/// Targets whose cross-database dependencies lead back to themselves, with the
-/// cycle to show: those would wait for each other forever.
-fn dependency_cycles(targets: &[Target]) -> HashMap<String, String> {
+/// Targets whose waits lead back to themselves, with the cycle to show: those
+/// would wait for each other forever.
+fn dependency_cycles(targets: &[Target], edges: &HashMap<String, Vec<String>>) -> HashMap<String, String> {
     let selected: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-    let edges: HashMap<&str, Vec<String>> = targets
-        .iter()
-        .map(|t| {
-            (
-                t.name.as_str(),
-                dependency_targets(&t.graph)
-                    .into_iter()
-                    .filter(|d| *d != t.name && selected.contains(&d.as_str()))
-                    .collect(),
-            )
-        })
-        .collect();
     let mut cycles = HashMap::new();
     for start in &selected {
         // Depth-first from `start`, looking for a path back to it.
@@ -246,41 +325,53 @@ fn dependency_cycles(targets: &[Target]) -> HashMap<String, String> {
 
 /// How a target's task gets its job slot.
 enum Slot {
-    /// Handed over by the dispatcher, in the targets' order.
+    /// Handed over by the dispatcher when the target's wave opens, in order.
     Given(oneshot::Receiver<OwnedSemaphorePermit>),
-    /// Taken by the task itself, after the databases it waits for finished.
-    Take(Arc<Semaphore>),
+    /// Taken by the task itself once its wave (the index) is open and the
+    /// databases it waits for finished.
+    Take(Arc<Semaphore>, watch::Receiver<usize>, usize),
 }
 
 /// What every target's task reads.
 struct Shared {
     action: Action,
-    finished: HashMap<String, watch::Receiver<bool>>,
+    /// Each target's end, once it ended.
+    finished: HashMap<String, watch::Receiver<Option<Status>>>,
+    waits_on: HashMap<String, Vec<String>>,
     /// Targets of this run and databases that are only read.
     known: Vec<Target>,
     observer: Arc<dyn Observer>,
-    stop: AtomicBool,
-    fail_fast: bool,
+    /// Why no more targets start, once that is so.
+    stopped: std::sync::Mutex<Option<String>>,
+    failures: AtomicUsize,
+    failures_allowed: Option<usize>,
+    /// The threshold as given, to name it.
+    max_failures: Option<Share>,
 }
 
 impl Shared {
     async fn run_target(self: &Arc<Self>, target: &Target, slot: Slot, exclusive: Arc<Mutex<()>>) -> Outcome {
         let mut outcome = Outcome::new(&target.name, target.driver.name());
-        self.wait_for_dependencies(target).await;
+        let unfinished = self.wait_for_others(target).await;
         let _permit = match slot {
             Slot::Given(rx) => rx.await.ok(),
-            Slot::Take(semaphore) => semaphore.acquire_owned().await.ok(),
+            Slot::Take(semaphore, mut opened, wave) => {
+                let _ = opened.wait_for(|open| *open > wave).await;
+                semaphore.acquire_owned().await.ok()
+            }
         };
         let _exclusive = exclusive.lock().await;
         let started = Instant::now();
-        if target.run.interrupt.is_triggered() {
+        let not_started = if target.run.interrupt.is_triggered() {
+            Some("not started: interrupted".to_string())
+        } else if let Some(why) = self.stopped.lock().expect("not poisoned").clone() {
+            Some(format!("not started: {why}"))
+        } else {
+            unfinished.map(|why| format!("not started: {why}"))
+        };
+        if let Some(why) = not_started {
             outcome.status = Status::Skipped;
-            outcome.error = Some("not started: interrupted".into());
-            return outcome;
-        }
-        if self.stop.load(Ordering::SeqCst) {
-            outcome.status = Status::Skipped;
-            outcome.error = Some("skipped: --fail-fast after an earlier failure".into());
+            outcome.error = Some(why);
             return outcome;
         }
         self.observer.event(Event::TargetStarted { target: &target.name });
@@ -315,35 +406,56 @@ impl Shared {
         }
         if outcome.error.is_some() && outcome.status == Status::Ok {
             outcome.status = Status::Failed;
-            if self.fail_fast {
-                self.stop.store(true, Ordering::SeqCst);
-            }
+            self.count_failure(&target.name);
         }
         outcome.elapsed = started.elapsed();
         outcome
     }
 
-    /// Whether this run makes `target` wait for another target of the run.
-    fn waits_for_others(&self, target: &Target) -> bool {
-        matches!(self.action, Action::Upgrade(_))
-            && dependency_targets(&target.graph).iter().any(|d| *d != target.name && self.finished.contains_key(d))
+    /// Counts a failure; past the threshold, no more targets start.
+    fn count_failure(&self, target: &str) {
+        let failures = self.failures.fetch_add(1, Ordering::SeqCst) + 1;
+        match (self.failures_allowed, self.max_failures) {
+            (Some(0), _) => self.stop(format!("{target} failed and the run stops at the first failure")),
+            (Some(allowed), Some(given)) if failures > allowed => {
+                self.stop(format!("{failures} targets failed, more than --max-failures {given} allows"));
+            }
+            _ => {}
+        }
     }
 
-    /// Waits until every other selected target that this target's history depends
-    /// on has finished its run.
-    async fn wait_for_dependencies(&self, target: &Target) {
-        if !matches!(self.action, Action::Upgrade(_)) {
-            return; // only upgrades apply revisions that wait for other databases
+    /// After wave `wave` (0-based) of `count` finished: whether the next one starts.
+    fn judge_wave(&self, wave: usize, count: usize, canary: bool) {
+        let failures = self.failures.load(Ordering::SeqCst);
+        if canary && failures > 0 {
+            self.stop(format!("the canary wave had {failures} failed target(s)"));
+        } else if failures > self.failures_allowed.unwrap_or(0) {
+            self.stop(format!("wave {} of {count} ended with {failures} failed target(s)", wave + 1));
         }
-        for other in dependency_targets(&target.graph) {
-            if other == target.name {
-                continue;
-            }
-            if let Some(rx) = self.finished.get(&other) {
-                let mut rx = rx.clone();
-                let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Starts no more targets, for `why` (the first reason stays).
+    fn stop(&self, why: String) {
+        self.stopped.lock().expect("not poisoned").get_or_insert(why);
+    }
+
+    /// Waits until every target this one waits for has finished; says why this
+    /// one must not start when one of those did not end well.
+    async fn wait_for_others(&self, target: &Target) -> Option<String> {
+        let mut unfinished = Vec::new();
+        for other in &self.waits_on[&target.name] {
+            let mut rx = self.finished[other].clone();
+            let status = rx.wait_for(Option::is_some).await.ok().and_then(|s| *s);
+            if status != Some(Status::Ok) {
+                unfinished.push(other.as_str());
             }
         }
+        let (verb, relation) = match self.action {
+            Action::Downgrade(_) => ("downgrade", "depends on this database"),
+            _ => ("upgrade", "this database depends on"),
+        };
+        (!unfinished.is_empty())
+            .then(|| format!("the {verb} of {}, which {relation}, did not succeed", unfinished.join(", ")))
     }
 
     /// Whether `revision` is applied in the target called `name`.

@@ -18,6 +18,7 @@ pub mod executor;
 pub mod fleet;
 pub mod interrupt;
 pub mod progress;
+pub mod rollout;
 pub mod schema;
 pub mod session;
 pub mod split;

@@ -4,7 +4,7 @@
 //! formats cannot disagree (`docs/json-output.md` lists the fields).
 
 use retort_engine::executor::{AppliedStep, PartWay};
-use retort_engine::fleet::{Outcome, Status};
+use retort_engine::fleet::{FleetReport, Outcome, Status};
 use serde::Serialize;
 
 /// What one target did, as a report shows it.
@@ -83,6 +83,10 @@ pub struct Summary {
     pub skipped: usize,
     pub interrupted: usize,
     pub revisions_applied: usize,
+    /// How many waves the run had (1 unless staged).
+    pub waves: usize,
+    /// Why the run stopped starting targets, if it did.
+    pub stopped: Option<String>,
     /// The five slowest targets, slowest first.
     pub slowest: Vec<Timing>,
 }
@@ -95,8 +99,9 @@ pub struct Timing {
 }
 
 impl Summary {
-    /// The summary of a run's outcomes.
-    pub fn of(outcomes: &[Outcome]) -> Summary {
+    /// The summary of a fleet run.
+    pub fn of(run: &FleetReport) -> Summary {
+        let outcomes = &run.outcomes;
         let count = |s: Status| outcomes.iter().filter(|o| o.status == s).count();
         let mut slowest: Vec<&Outcome> = outcomes.iter().collect();
         slowest.sort_by_key(|o| std::cmp::Reverse(o.elapsed));
@@ -107,6 +112,8 @@ impl Summary {
             skipped: count(Status::Skipped),
             interrupted: count(Status::Interrupted),
             revisions_applied: outcomes.iter().filter_map(|o| o.report.as_ref()).map(|r| r.steps.len()).sum(),
+            waves: run.waves,
+            stopped: run.stopped.clone(),
             slowest: slowest
                 .iter()
                 .take(5)
@@ -115,19 +122,22 @@ impl Summary {
         }
     }
 
-    /// The text lines: counts, the slowest targets.
-    pub fn lines(&self) -> [String; 2] {
+    /// The text lines: counts, why the run stopped, the slowest targets.
+    pub fn lines(&self) -> Vec<String> {
         let interrupted =
             if self.interrupted > 0 { format!(", {} interrupted", self.interrupted) } else { String::new() };
         let plural = if self.targets == 1 { "" } else { "s" };
         let slowest: Vec<String> = self.slowest.iter().map(|t| format!("{} {} ms", t.target, t.ms)).collect();
-        [
-            format!(
-                "{} target{plural}: {} ok, {} failed, {} skipped{interrupted}; {} revisions applied",
-                self.targets, self.ok, self.failed, self.skipped, self.revisions_applied
-            ),
-            format!("slowest: {}", slowest.join(", ")),
-        ]
+        let waves = if self.waves > 1 { format!(" in {} waves", self.waves) } else { String::new() };
+        let mut lines = vec![format!(
+            "{} target{plural}{waves}: {} ok, {} failed, {} skipped{interrupted}; {} revisions applied",
+            self.targets, self.ok, self.failed, self.skipped, self.revisions_applied
+        )];
+        if let Some(why) = &self.stopped {
+            lines.push(format!("stopped: {why}; the targets not started are skipped"));
+        }
+        lines.push(format!("slowest: {}", slowest.join(", ")));
+        lines
     }
 }
 

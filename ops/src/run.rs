@@ -2,14 +2,16 @@
 //! `resolve`, `ensure-version` ([`run`]), and the read-only `current` and
 //! `status`. Every target is checked before any is touched; then they run
 //! concurrently on the fleet runner, and one failure never stops or changes
-//! another.
+//! another, unless the run is staged ([`Staging`], `[rollout]`): canary first,
+//! then waves, stopping at a failure threshold.
 
 use std::sync::Arc;
 
 use retort_config::Database;
 use retort_engine::executor::{Action, RunOptions};
-use retort_engine::fleet::{self, FleetOptions, Observer, Outcome, Target};
+use retort_engine::fleet::{self, FleetOptions, FleetReport, Observer, Outcome, Target};
 use retort_engine::interrupt::Interrupt;
+use retort_engine::rollout::{Rollout, Share, Waves};
 use retort_engine::session;
 use retort_history::graph::Graph;
 use retort_history::plan;
@@ -17,50 +19,101 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::report::{StatusRow, Summary, TargetReport, Verdict};
+use crate::select::{Candidate, Selection};
 use crate::workspace::{Workspace, label};
 
-/// How a run is watched and stopped.
+/// How a run is watched, staged and stopped.
 #[derive(Clone)]
 pub struct Control {
-    /// Stop starting new targets after the first failure (running ones finish).
-    pub fail_fast: bool,
+    /// How the command line stages the run; each flag wins over `[rollout]`.
+    pub staging: Staging,
     /// Triggered, it stops the run at the next statement boundary.
     pub interrupt: Interrupt,
     /// Sees every target start, step and end.
     pub observer: Arc<dyn Observer>,
 }
 
-/// What a run did: one outcome per selected target, in the selection's order.
+/// Flags that stage a run; `None` leaves the config's `[rollout]` key in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Staging {
+    /// `--canary N`: the first N targets are the canary (instead of `[rollout] canary`).
+    pub canary: Option<usize>,
+    /// `--waves`.
+    pub waves: Option<Waves>,
+    /// `--max-failures`; `--fail-fast` is 0.
+    pub max_failures: Option<Share>,
+}
+
+/// What a run did: one outcome per target, in the order they ran (the
+/// selection's, canaries first).
 pub struct RunReport {
-    pub outcomes: Vec<Outcome>,
+    pub fleet: FleetReport,
 }
 
 impl RunReport {
-    /// How the run ended.
-    pub fn verdict(&self) -> Verdict {
-        Verdict::of(&self.outcomes)
+    /// One outcome per target.
+    pub fn outcomes(&self) -> &[Outcome] {
+        &self.fleet.outcomes
     }
 
-    /// The counts and the slowest targets.
+    /// How the run ended.
+    pub fn verdict(&self) -> Verdict {
+        Verdict::of(&self.fleet.outcomes)
+    }
+
+    /// The counts, why the run stopped, and the slowest targets.
     pub fn summary(&self) -> Summary {
-        Summary::of(&self.outcomes)
+        Summary::of(&self.fleet)
     }
 
     /// Each target's report.
     pub fn targets(&self) -> Vec<TargetReport> {
-        self.outcomes.iter().map(TargetReport::of).collect()
+        self.fleet.outcomes.iter().map(TargetReport::of).collect()
     }
 }
 
 /// Runs `action` on `selected` (from [`Workspace::targets`]); outcomes in their order.
 pub async fn run(workspace: &Workspace, selected: &[Database], action: Action, control: &Control) -> Result<RunReport> {
-    let targets = checked_targets(workspace, selected, &action, &control.interrupt)?;
+    let (ordered, rollout) = stage(&workspace.config.rollout, selected, &action, &control.staging)?;
+    let targets = checked_targets(workspace, &ordered, &action, &control.interrupt)?;
     let elsewhere = dependency_sources(workspace, &targets);
-    let options = FleetOptions { jobs: workspace.config.jobs, fail_fast: control.fail_fast };
-    let mut outcomes = fleet::run(targets, elsewhere, action, options, control.observer.clone()).await;
-    let order: Vec<&str> = selected.iter().map(|d| d.name.as_str()).collect();
-    outcomes.sort_by_key(|o| order.iter().position(|n| *n == o.target));
-    Ok(RunReport { outcomes })
+    let options = FleetOptions { jobs: workspace.config.jobs, rollout };
+    let mut fleet = fleet::run(targets, elsewhere, action, options, control.observer.clone()).await;
+    let order: Vec<&str> = ordered.iter().map(|d| d.name.as_str()).collect();
+    fleet.outcomes.sort_by_key(|o| order.iter().position(|n| *n == o.target));
+    Ok(RunReport { fleet })
+}
+
+/// The order the targets run in and how they are staged: flags over `[rollout]`.
+/// Only `upgrade` and `downgrade` run in waves; every command keeps the failure
+/// threshold. A config canary puts the targets it names first, in their order.
+fn stage(
+    config: &retort_config::Rollout,
+    selected: &[Database],
+    action: &Action,
+    flags: &Staging,
+) -> Result<(Vec<Database>, Rollout)> {
+    let max_failures = flags.max_failures.or(config.max_failures);
+    if !matches!(action, Action::Upgrade(_) | Action::Downgrade(_)) {
+        return Ok((selected.to_vec(), Rollout { max_failures, ..Rollout::default() }));
+    }
+    let waves = flags.waves.clone().unwrap_or_else(|| config.waves.clone());
+    if flags.canary.is_some() || config.canary.is_empty() {
+        return Ok((selected.to_vec(), Rollout { canary: flags.canary.unwrap_or(0), waves, max_failures }));
+    }
+    let named = Selection::new(&config.canary);
+    let (mut ordered, rest): (Vec<Database>, Vec<Database>) =
+        selected.iter().cloned().partition(|d| named.selects(Candidate { name: &d.name, fleet: d.fleet.as_deref() }));
+    if ordered.is_empty() {
+        return Err(Error::Usage(format!(
+            "[rollout] canary ({}) selects none of this run's {} target(s); pass --canary 0 to run without a canary",
+            config.canary.join(", "),
+            selected.len()
+        )));
+    }
+    let canary = ordered.len();
+    ordered.extend(rest);
+    Ok((ordered, Rollout { canary, waves, max_failures }))
 }
 
 /// The fleet targets of `selected`, or every reason one of them cannot run: an
@@ -171,7 +224,7 @@ pub async fn current(
 ) -> Result<(Vec<CurrentTarget>, Verdict)> {
     let report = run(workspace, selected, Action::Current, control).await?;
     let mut targets = Vec::new();
-    for (db, o) in selected.iter().zip(&report.outcomes) {
+    for (db, o) in selected.iter().zip(report.outcomes()) {
         let mut target = CurrentTarget {
             report: TargetReport::of(o),
             current: vec![],
@@ -201,7 +254,7 @@ pub async fn status(
 ) -> Result<(Vec<StatusRow>, Verdict)> {
     let report = run(workspace, selected, Action::Current, control).await?;
     let mut rows = Vec::new();
-    for (db, o) in selected.iter().zip(&report.outcomes) {
+    for (db, o) in selected.iter().zip(report.outcomes()) {
         let graph = workspace.graph(db).ok();
         let current = o.report.as_ref().map(|r| r.before.clone()).unwrap_or_default();
         let heads = graph.as_ref().map(|g| g.ids(g.heads())).unwrap_or_default();

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use anyhow::{Result, bail};
 use retort_engine::executor::{Action, Resolution};
 use retort_engine::fleet::Status;
+use retort_engine::rollout::Share;
 use retort_ops::offline::{self, split_range};
 use retort_ops::report::{StatusRow, Verdict};
-use retort_ops::run::{self, Control, CurrentTarget, RunReport};
+use retort_ops::run::{self, Control, CurrentTarget, RunReport, Staging};
 use serde_json::json;
 
 use crate::args::{CurrentArgs, Format, Global, ResolveArgs, StampArgs};
@@ -18,11 +19,16 @@ use crate::board::Board;
 use crate::output::{Exit, LineParts, document, event, revision_block, revision_line};
 use crate::signals;
 
-/// The run's control: `--fail-fast`, SIGINT/SIGTERM, and `board` watching.
+/// The run's control: its staging flags, SIGINT/SIGTERM, and `board` watching.
 fn control(global: &Global, board: Arc<Board>) -> Control {
     let says = board.clone();
     let interrupt = signals::install(move |text| says.message(text));
-    Control { fail_fast: global.fail_fast, interrupt, observer: board }
+    let staging = Staging {
+        canary: global.canary,
+        waves: global.waves.clone(),
+        max_failures: if global.fail_fast { Some(Share::Count(0)) } else { global.max_failures },
+    };
+    Control { staging, interrupt, observer: board }
 }
 
 /// 130/143 if a signal interrupted the run, else 1 if any target failed at run
@@ -57,7 +63,7 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
             outln!("{summary}");
         }
         Format::Text => {
-            if (report.outcomes.len() > 1 && !global.quiet) || signals::exit_code().is_some() {
+            if (report.outcomes().len() > 1 && !global.quiet) || signals::exit_code().is_some() {
                 print_summary(&report);
             }
         }
@@ -69,7 +75,7 @@ fn print_summary(report: &RunReport) {
     for line in report.summary().lines() {
         outln!("{line}");
     }
-    for o in report.outcomes.iter().filter(|o| o.status != Status::Ok) {
+    for o in report.outcomes().iter().filter(|o| o.status != Status::Ok) {
         outln!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
     }
 }

@@ -16,7 +16,7 @@ use retort_config::Overrides;
 use retort_engine::executor::Action;
 use retort_engine::fleet::{Event, Observer, Outcome, Status};
 use retort_engine::interrupt::Interrupt;
-use retort_ops::run::{self, Control};
+use retort_ops::run::{self, Control, Staging};
 use retort_ops::{Choice, Drivers, Workspace};
 
 /// Prints each revision as it lands.
@@ -58,15 +58,16 @@ async fn main() -> ExitCode {
 async fn deploy(config: &std::path::Path, choice: &Choice, drivers: Drivers) -> retort_ops::Result<Vec<String>> {
     let workspace = Workspace::load(config, &Overrides::default(), drivers, choice)?;
     let targets = workspace.targets().await?;
-    let control = Control { fail_fast: false, interrupt: Interrupt::default(), observer: Arc::new(Progress) };
+    let control =
+        Control { staging: Staging::default(), interrupt: Interrupt::default(), observer: Arc::new(Progress) };
     let upgrade = || Action::Upgrade("heads".to_string());
-    let mut outcomes = run::run(&workspace, &targets, upgrade(), &control).await?.outcomes;
+    let mut outcomes = run::run(&workspace, &targets, upgrade(), &control).await?.fleet.outcomes;
 
     let was_busy = |name: &str| outcomes.iter().any(|o| o.target == name && o.lock_timeout);
     let busy: Vec<_> = targets.iter().filter(|t| was_busy(&t.name)).cloned().collect();
     if !busy.is_empty() {
         println!("retrying {} target(s) whose lock was busy", busy.len());
-        let retried = run::run(&workspace, &busy, upgrade(), &control).await?.outcomes;
+        let retried = run::run(&workspace, &busy, upgrade(), &control).await?.fleet.outcomes;
         outcomes.retain(|o| !retried.iter().any(|r| r.target == o.target));
         outcomes.extend(retried);
     }
