@@ -624,6 +624,23 @@ version_table = "alembic_version_analytics"
     }
 
     #[test]
+    fn rollout_keys_are_parsed_and_checked() {
+        let config = load_str("[rollout]\ncanary = ['a*']\nwaves = '1, 10%'\nmax_failures = 3\n").unwrap();
+        assert_eq!(config.rollout.canary, ["a*"]);
+        assert_eq!(config.rollout.waves, Waves(vec![Share::Count(1), Share::Percent(10)]));
+        assert_eq!(config.rollout.max_failures, Some(Share::Count(3)));
+        assert_eq!(load_str("[rollout]\nmax_failures = '5%'\n").unwrap().rollout.max_failures, Some(Share::Percent(5)));
+        for (text, says) in [
+            ("[rollout]\nwaves = '10%,5%'\n", "rollout.waves: waves `10%,5%` must grow"),
+            ("[rollout]\nmax_failures = 'many'\n", "rollout.max_failures: `many` is not a count"),
+            ("[rollout]\ncanaries = ['a']\n", "canaries"),
+        ] {
+            let err = load_str(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn jobs_0_names_where_it_came_from() {
         let err = load_str("jobs = 0\n").unwrap_err().to_string();
         assert!(err.ends_with("retort.toml: `jobs`: jobs must be at least 1"), "{err}");
