@@ -87,6 +87,13 @@ pub fn drift_findings(target: &str, drift: &[retort_engine::audit::Drift], stops
         .collect()
 }
 
+/// What a hazardous statement does to a live application (`blocks writes to t
+/// while the index builds`), and the rule that names it.
+pub fn hazard_note(hazard: &retort_engine::statement::Hazard) -> (Rule, String) {
+    let (rule, message, _) = statement_rules::describe(hazard);
+    (rule, message)
+}
+
 /// Every finding in `graph`'s revisions, for targets of `flavor` and what
 /// `facts` says of them, except those their revisions silence; in file order.
 pub fn check_history(graph: &Graph, flavor: Flavor, facts: &Facts) -> Vec<Finding> {

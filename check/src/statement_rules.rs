@@ -91,7 +91,7 @@ fn hazard_findings(
 }
 
 /// A hazard's rule, what it does to a live application, and the safer way.
-fn describe(hazard: &Hazard) -> (Rule, String, String) {
+pub(crate) fn describe(hazard: &Hazard) -> (Rule, String, String) {
     let expand_contract = "split it into expand/contract revisions (`retort revision --rename-column`), \
                            or silence it with `-- Allow:"
         .to_string();

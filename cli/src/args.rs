@@ -108,7 +108,7 @@ pub enum Command {
     /// Show the revisions each database is at.
     Current(CurrentArgs),
     /// For every target: current heads, script heads and pending revisions.
-    Status,
+    Status(StatusArgs),
     /// Find branching and deployment mistakes in the histories (for CI; reads files only).
     Check,
     /// Rehearse each history on a scratch database: every revision up, down and up,
@@ -239,6 +239,13 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Exit 1 when a target has revisions to apply (a CI gate); `--check` too.
+    #[arg(long = "exit-code", visible_alias = "check")]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// Target revision spec.
     #[arg(default_value = "heads", allow_hyphen_values = true)]
@@ -246,6 +253,10 @@ pub struct RunArgs {
     /// Print the SQL instead of running it (`from:to` sets the starting point).
     #[arg(long)]
     pub sql: bool,
+    /// Say what each target would run, reading its version rows on a read-only
+    /// session: no lock, nothing created.
+    #[arg(long = "dry-run", conflicts_with = "sql")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +267,10 @@ pub struct DowngradeArgs {
     /// Print the SQL instead of running it (`from:to` sets the starting point).
     #[arg(long)]
     pub sql: bool,
+    /// Say what each target would run, reading its version rows on a read-only
+    /// session: no lock, nothing created.
+    #[arg(long = "dry-run", conflicts_with = "sql")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

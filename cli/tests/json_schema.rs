@@ -71,7 +71,9 @@ fn every_output_matches_the_schema() {
     let json = ["--format", "json"];
     let with = |args: &[&str], format: &[&str]| retort(d, &[args, format].concat());
 
+    assert_valid(&with(&["upgrade", "--dry-run"], &json), "dry_run_document");
     assert_valid(&with(&["upgrade", "d1aaaaaaaaaa"], &json), "run_document");
+    assert_valid(&with(&["downgrade", "base", "--dry-run"], &json), "dry_run_document");
     assert_valid(&with(&["upgrade", "heads", "-d", "tenants:t1"], &["--format", "ndjson"]), "event");
     let failed = with(&["upgrade", "heads"], &json);
     assert_eq!(failed.status.code(), Some(1), "the non-transactional revision fails");

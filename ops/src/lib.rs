@@ -7,7 +7,7 @@
 //! (databases, fleet tenants from lists, files or `names_query`, shards);
 //! [`select`] is the `-d` pattern language; [`drivers`] maps URL schemes to
 //! drivers; [`run`] runs actions on targets (every target checked before any is
-//! touched); [`offline`] renders `--sql`; [`listing`] answers the graph commands;
+//! touched); [`dry_run`] says what they would run, read-only; [`offline`] renders `--sql`; [`listing`] answers the graph commands;
 //! [`authoring`] writes new revisions; [`convert`] turns an Alembic history into
 //! `.sql` revisions; [`report`] holds the typed reports.
 //! `docs/architecture.md` shows the whole path of a target.
@@ -17,6 +17,7 @@ pub mod authoring;
 pub mod check;
 pub mod convert;
 pub mod drivers;
+pub mod dry_run;
 pub mod error;
 pub mod expand_contract;
 pub mod listing;

@@ -4,6 +4,7 @@
 mod author;
 mod check;
 mod convert;
+mod dry_run;
 mod graph;
 mod init;
 mod rehearse;
@@ -12,6 +13,7 @@ mod run;
 use anyhow::Result;
 use clap::CommandFactory;
 use retort_config::Overrides;
+use retort_engine::executor::Action;
 use retort_ops::{Choice, Workspace};
 
 use crate::args::{Cli, Command, Global};
@@ -41,10 +43,14 @@ pub async fn dispatch(cli: Cli) -> Result<Exit> {
         Command::History(args) => graph::history(global, args).await,
         Command::Show(args) => graph::show(global, args),
         Command::Current(args) => run::current(global, args).await,
-        Command::Status => run::status(global).await,
+        Command::Status(args) => run::status(global, args.exit_code).await,
         Command::Check => check::exec(global).await,
         Command::Test => rehearse::exec(global).await,
+        Command::Upgrade(args) if args.dry_run => dry_run::exec(global, Action::Upgrade(args.revision.clone())).await,
         Command::Upgrade(args) => run::upgrade(global, &args.revision, args.sql).await,
+        Command::Downgrade(args) if args.dry_run => {
+            dry_run::exec(global, Action::Downgrade(args.revision.clone())).await
+        }
         Command::Downgrade(args) => run::downgrade(global, &args.revision, args.sql).await,
         Command::Stamp(args) => run::stamp(global, args).await,
         Command::Resolve(args) => run::resolve(global, args).await,

@@ -20,7 +20,7 @@ use crate::output::{Exit, LineParts, document, event, revision_block, revision_l
 use crate::signals;
 
 /// The run's control: its staging flags, SIGINT/SIGTERM, and `board` watching.
-fn control(global: &Global, board: Arc<Board>) -> Control {
+pub(super) fn control(global: &Global, board: Arc<Board>) -> Control {
     let says = board.clone();
     let interrupt = signals::install(move |text| says.message(text));
     let staging = Staging {
@@ -33,7 +33,7 @@ fn control(global: &Global, board: Arc<Board>) -> Control {
 
 /// 130/143 if a signal interrupted the run, else 1 if any target failed at run
 /// time, else 3 for lock time-outs, else 2 for bad input.
-fn exit_code(verdict: Verdict) -> Exit {
+pub(super) fn exit_code(verdict: Verdict) -> Exit {
     signals::exit_code().unwrap_or(match verdict {
         Verdict::Ok => Exit::Ok,
         Verdict::BadInput => Exit::Usage,
@@ -129,12 +129,18 @@ fn print_current(target: &CurrentTarget, several: bool, verbose: bool) {
     }
 }
 
-/// `retort status`: current heads, script heads and pending count per target.
-pub async fn status(global: &Global) -> Result<Exit> {
+/// `retort status`: current heads, script heads and pending count per target;
+/// with `exit_code`, exit 1 when one has revisions pending.
+pub async fn status(global: &Global, exit_code_on_pending: bool) -> Result<Exit> {
     let workspace = super::workspace(global)?;
     let selected = workspace.targets().await?;
     let (rows, verdict) = run::status(&workspace, &selected, &control(global, Arc::new(Board::Quiet))).await?;
-    let code = exit_code(verdict);
+    let mut code = exit_code(verdict);
+    let behind = rows.iter().filter(|r| r.pending.is_some_and(|p| p > 0)).count();
+    if exit_code_on_pending && behind > 0 {
+        eprintln!("{behind} of {} target(s) have revisions to apply", rows.len());
+        code = code.max(Exit::TargetFailed);
+    }
     if global.format != Format::Text {
         outln!("{}", document(json!({"ok": code == Exit::Ok, "targets": rows})));
         return Ok(code);
