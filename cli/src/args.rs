@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use retort_engine::rollout::{Share, Waves};
 
+use crate::logging::LogFormat;
+
 /// retort: Alembic-compatible schema migrations for many databases at once.
 #[derive(Debug, Parser)]
 #[command(name = "retort", version, about, propagate_version = true)]
@@ -58,6 +60,14 @@ pub struct Global {
     /// Alembic's `-q`.
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
+    /// Diagnostic logs on stderr: a level for retort's own events (error, warn,
+    /// info, debug, trace) or a full filter (`info,sqlx=debug`). Default: warnings.
+    /// `RETORT_LOG` wins over it.
+    #[arg(long = "log", global = true, value_name = "LEVEL|FILTER")]
+    pub log: Option<String>,
+    /// How log lines are written.
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 fn parse_waves(text: &str) -> Result<Waves, String> {

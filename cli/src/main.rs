@@ -28,6 +28,7 @@ macro_rules! out {
 mod args;
 mod board;
 mod commands;
+mod logging;
 mod output;
 mod registry;
 mod signals;
@@ -42,6 +43,14 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = args::Cli::parse();
     let format = cli.global.format;
+    let env = std::env::var("RETORT_LOG").ok();
+    match logging::filter(cli.global.log.as_deref(), env.as_deref(), cli.global.quiet) {
+        Ok(filter) => logging::install(filter, cli.global.log_format),
+        Err(e) => {
+            output::print_error(format, &anyhow::anyhow!("{e}"));
+            return ExitCode::from(output::Exit::Usage as u8);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -202,6 +202,7 @@ pub async fn run(
     tokio::spawn(async move {
         for (wave, (slots, members)) in in_order.into_iter().zip(members).enumerate() {
             let _ = open.send(wave + 1);
+            tracing::debug!(wave = wave + 1, of = wave_count, targets = members.len(), "wave opened");
             for tx in slots {
                 let Ok(permit) = semaphore.clone().acquire_owned().await else { return };
                 let _ = tx.send(permit);
@@ -370,11 +371,13 @@ impl Shared {
             unfinished.map(|why| format!("not started: {why}"))
         };
         if let Some(why) = not_started {
+            tracing::info!(db = %target.name, why, "skipped");
             outcome.status = Status::Skipped;
             outcome.error = Some(why);
             return outcome;
         }
         self.observer.event(Event::TargetStarted { target: &target.name });
+        tracing::debug!(db = %target.name, driver = target.driver.name(), "target started");
         match session::open(target.driver.as_ref(), &target.connect).await {
             Err(e) => {
                 outcome.error = Some(format!("cannot connect to {}: {e}", target.connect.url));
@@ -409,6 +412,11 @@ impl Shared {
             self.count_failure(&target.name);
         }
         outcome.elapsed = started.elapsed();
+        let ms = outcome.elapsed.as_millis() as u64;
+        match &outcome.error {
+            None => tracing::info!(db = %target.name, status = ?outcome.status, ms, "target finished"),
+            Some(error) => tracing::info!(db = %target.name, status = ?outcome.status, ms, error, "target finished"),
+        }
         outcome
     }
 
@@ -436,6 +444,7 @@ impl Shared {
 
     /// Starts no more targets, for `why` (the first reason stays).
     fn stop(&self, why: String) {
+        tracing::info!(why, "no more targets start");
         self.stopped.lock().expect("not poisoned").get_or_insert(why);
     }
 

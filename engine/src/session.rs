@@ -60,11 +60,14 @@ impl ConnectOptions {
 pub async fn open(driver: &dyn Driver, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
     let statements = session_statements(driver, options)?;
     let url = options.url.expose();
+    // `options.url` shows itself with its password masked.
+    tracing::debug!(driver = driver.name(), url = %options.url, writes = options.writes, "connecting");
     let mut conn = driver.connect(options).await.map_err(|e| without_password(e, url))?;
     if let Err(e) = conn.set_up(&statements).await {
         let _ = conn.close().await;
         return Err(without_password(e, url));
     }
+    tracing::debug!(url = %options.url, settings = statements.len(), "connected");
     Ok(conn)
 }
 

@@ -441,6 +441,7 @@ pub async fn run_with_hooks(
 
 impl<'a> Run<'a> {
     fn note(&mut self, text: String) {
+        tracing::info!(db = %self.options.target, "{text}");
         self.hooks.note(&text);
         self.report.notes.push(text);
     }
@@ -448,8 +449,14 @@ impl<'a> Run<'a> {
     /// Takes the run lock, giving up when the run is interrupted meanwhile.
     async fn lock(&mut self) -> Result<(), RunError> {
         let interrupt = self.options.interrupt.clone();
+        let table = self.dialect.table_name(self.table);
+        tracing::debug!(db = %self.options.target, table, timeout = ?self.options.policy.lock_timeout, "taking the run lock");
         tokio::select! {
-            locked = self.conn.lock(self.table, self.options.policy.lock_timeout) => Ok(locked?),
+            locked = self.conn.lock(self.table, self.options.policy.lock_timeout) => {
+                locked?;
+                tracing::debug!(db = %self.options.target, table, "run lock taken");
+                Ok(())
+            }
             () = interrupt.triggered() => Err(RunError::Interrupted("while waiting for the run lock".into())),
         }
     }
@@ -741,6 +748,8 @@ impl<'a> Run<'a> {
         }
         let started = Instant::now();
         self.step_started = SystemTime::now();
+        let (db, revision, direction) = (&self.options.target, &step.revision, step.direction.verb());
+        tracing::debug!(db = %db, revision, direction, transactional = step.transactional, "step started");
         let result = if self.by_statement(step) {
             self.apply_by_statement(step).await
         } else if in_run {
@@ -764,6 +773,7 @@ impl<'a> Run<'a> {
         }
         if !step.is_stamp {
             let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(db = %self.options.target, revision = step.revision, direction = step.direction.verb(), ms, "step applied");
             let applied = AppliedStep { revision: step.revision.clone(), direction: step.direction, ms };
             if !in_run {
                 self.hooks.step_finished(&applied); // in a run transaction: announced at commit
@@ -830,6 +840,8 @@ impl<'a> Run<'a> {
     /// runs, the server is asked to cancel it, and its result (an error, or success
     /// if it finished first) is awaited as usual.
     async fn execute_body(&mut self, sql: &str) -> Result<u64, DriverError> {
+        // The text only at trace: a statement may hold a secret (`CREATE USER … PASSWORD`).
+        tracing::trace!(db = %self.options.target, sql, "statement");
         let interrupt = self.options.interrupt.clone();
         let canceller = self.conn.canceller();
         let running = self.conn.execute(sql);
