@@ -65,6 +65,11 @@ pub struct Global {
     /// `RETORT_LOG` wins over it.
     #[arg(long = "log", global = true, value_name = "LEVEL|FILTER")]
     pub log: Option<String>,
+    /// upgrade, downgrade, stamp, resolve, ensure-version: also write the run's
+    /// report to FILE when it ends, whatever `--format` says: `.json` the JSON
+    /// document, `.html` a self-contained page. Repeatable.
+    #[arg(long = "report", global = true, value_name = "FILE")]
+    pub reports: Vec<PathBuf>,
     /// How log lines are written.
     #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -92,6 +92,8 @@ pub struct Outcome {
     pub lock_timeout: bool,
     /// Whether the failure is bad input (a spec, a refused .py revision).
     pub bad_input: bool,
+    /// When it started (or was skipped), from the start of the fleet run.
+    pub started: Duration,
     pub elapsed: Duration,
 }
 
@@ -160,6 +162,7 @@ pub async fn run(
         failures: AtomicUsize::new(0),
         failures_allowed: options.rollout.failures_allowed(total),
         max_failures: options.rollout.max_failures,
+        began: Instant::now(),
     });
     let names: Vec<(String, String)> = targets.iter().map(|t| (t.name.clone(), t.driver.name().to_string())).collect();
     // Job slots go to each wave's targets in the order given, so runs start in
@@ -286,6 +289,7 @@ impl Outcome {
             error: None,
             lock_timeout: false,
             bad_input: false,
+            started: Duration::ZERO,
             elapsed: Duration::ZERO,
         }
     }
@@ -348,6 +352,8 @@ struct Shared {
     failures_allowed: Option<usize>,
     /// The threshold as given, to name it.
     max_failures: Option<Share>,
+    /// When the run began.
+    began: Instant,
 }
 
 impl Shared {
@@ -363,6 +369,7 @@ impl Shared {
         };
         let _exclusive = exclusive.lock().await;
         let started = Instant::now();
+        outcome.started = started.duration_since(self.began);
         let not_started = if target.run.interrupt.is_triggered() {
             Some("not started: interrupted".to_string())
         } else if let Some(why) = self.stopped.lock().expect("not poisoned").clone() {

@@ -9,7 +9,8 @@
 //! drivers; [`run`] runs actions on targets (every target checked before any is
 //! touched); [`dry_run`] says what they would run, read-only; [`offline`] renders `--sql`; [`listing`] answers the graph commands;
 //! [`authoring`] writes new revisions; [`convert`] turns an Alembic history into
-//! `.sql` revisions; [`report`] holds the typed reports.
+//! `.sql` revisions; [`report`] holds the typed reports, [`html_report`] draws
+//! one as a page.
 //! `docs/architecture.md` shows the whole path of a target.
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod drivers;
 pub mod dry_run;
 pub mod error;
 pub mod expand_contract;
+pub mod html_report;
 pub mod listing;
 pub mod offline;
 pub mod rehearse;

@@ -20,6 +20,8 @@ pub struct TargetReport {
     pub steps: Vec<AppliedStep>,
     pub notes: Vec<String>,
     pub part_way: Vec<PartWay>,
+    /// When it started (or was skipped), in ms from the start of the run.
+    pub started_ms: u64,
     pub ms: u64,
     pub error: Option<String>,
 }
@@ -37,6 +39,7 @@ impl TargetReport {
             steps: report.map(|r| r.steps.clone()).unwrap_or_default(),
             notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
             part_way: report.map(|r| r.part_way.clone()).unwrap_or_default(),
+            started_ms: o.started.as_millis() as u64,
             ms: o.elapsed.as_millis() as u64,
             error: o.error.clone(),
         }

@@ -34,6 +34,7 @@ fn workspace(global: &Global) -> Result<Workspace> {
 /// Runs the parsed command; returns the exit code.
 pub async fn dispatch(cli: Cli) -> Result<Exit> {
     let global = &cli.global;
+    run::check_reports(&global.reports, &cli.command)?;
     match &cli.command {
         Command::Init(args) => init::exec(global, args),
         Command::Revision(args) => author::revision(global, args).await,

@@ -14,7 +14,11 @@ use retort_ops::report::{StatusRow, Verdict};
 use retort_ops::run::{self, Control, CurrentTarget, RunReport, Staging};
 use serde_json::json;
 
-use crate::args::{CurrentArgs, Format, Global, ResolveArgs, StampArgs};
+use std::path::{Path, PathBuf};
+
+use retort_ops::html_report;
+
+use crate::args::{Command, CurrentArgs, Format, Global, ResolveArgs, StampArgs};
 use crate::board::Board;
 use crate::output::{Exit, LineParts, document, event, revision_block, revision_line};
 use crate::signals;
@@ -50,12 +54,16 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
     let report = run::run(&workspace, &selected, action, &control(global, board.clone())).await;
     board.finish();
     let report = report?;
-    let code = exit_code(report.verdict());
-    match global.format {
-        Format::Json => {
-            let doc = json!({"ok": code == Exit::Ok, "targets": report.targets(), "summary": report.summary()});
-            outln!("{}", document(doc));
+    let mut code = exit_code(report.verdict());
+    let doc = document(json!({"ok": code == Exit::Ok, "targets": report.targets(), "summary": report.summary()}));
+    for path in &global.reports {
+        if let Err(e) = write_report(path, &doc, &report, code == Exit::Ok) {
+            eprintln!("error: cannot write the report {}: {e}", path.display());
+            code = code.max(Exit::TargetFailed);
         }
+    }
+    match global.format {
+        Format::Json => outln!("{doc}"),
         Format::Ndjson => {
             let mut summary = event(json!(report.summary()));
             summary["event"] = json!("summary");
@@ -71,12 +79,79 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
     Ok(code)
 }
 
+/// Refuses, before anything runs, a `--report` that no file kind matches or
+/// that `command` does not write.
+pub(super) fn check_reports(reports: &[PathBuf], command: &Command) -> Result<()> {
+    let Some(first) = reports.first() else { return Ok(()) };
+    let runs = match command {
+        Command::Upgrade(args) => !args.sql && !args.dry_run,
+        Command::Downgrade(args) => !args.sql && !args.dry_run,
+        Command::Stamp(args) => !args.sql,
+        Command::Resolve(_) | Command::EnsureVersion => true,
+        _ => false,
+    };
+    if !runs {
+        bail!(
+            "--report {}: only runs write reports (upgrade, downgrade, stamp, resolve, ensure-version; not --sql or --dry-run)",
+            first.display()
+        );
+    }
+    for path in reports {
+        if report_kind(path).is_none() {
+            bail!("--report {}: name a .json or an .html file", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// `json` or `html`, from the file's extension.
+fn report_kind(path: &Path) -> Option<&'static str> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "json" => Some("json"),
+        "html" | "htm" => Some("html"),
+        _ => None,
+    }
+}
+
+/// Writes the run's report to `path`: the JSON document, or the HTML page.
+fn write_report(path: &Path, doc: &serde_json::Value, report: &RunReport, ok: bool) -> std::io::Result<()> {
+    let text = match report_kind(path) {
+        Some("html") => {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let command = retort_url::scrub_urls(&format!("retort {}", args.join(" ")));
+            let written = format!("{} UTC", retort_history::author::now_utc());
+            let heading = html_report::Heading { command: &command, written: &written, ok };
+            html_report::render(&heading, &report.targets(), &report.summary())
+        }
+        _ => format!("{doc}\n"),
+    };
+    std::fs::write(path, text)
+}
+
+/// The summary lines, each failed target with its error, and the skipped ones
+/// grouped by why (a stopped rollout may skip thousands).
 fn print_summary(report: &RunReport) {
     for line in report.summary().lines() {
         outln!("{line}");
     }
+    let mut skipped: Vec<(&str, Vec<&str>)> = Vec::new();
     for o in report.outcomes().iter().filter(|o| o.status != Status::Ok) {
-        outln!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
+        let error = o.error.as_deref().unwrap_or("");
+        if o.status != Status::Skipped {
+            outln!("  {}: {error}", o.target);
+        } else if let Some((_, names)) = skipped.iter_mut().find(|(why, _)| *why == error) {
+            names.push(&o.target);
+        } else {
+            skipped.push((error, vec![&o.target]));
+        }
+    }
+    for (why, names) in skipped {
+        let shown = match names.as_slice() {
+            [one] => one.to_string(),
+            [first, .., last] => format!("{} targets, {first} … {last}", names.len()),
+            [] => continue,
+        };
+        outln!("  skipped {shown}: {why}");
     }
 }
 
