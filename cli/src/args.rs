@@ -241,6 +241,20 @@ pub struct HistoryArgs {
     /// List what each target's audit trail records: every step applied, oldest first.
     #[arg(long, conflicts_with_all = ["range", "indicate_current"])]
     pub applied: bool,
+    /// Draw the revision graph instead: branches, merges, labels, `depends_on` as
+    /// dashed arrows, as Mermaid (the default) or Graphviz DOT text.
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "mermaid",
+          conflicts_with_all = ["range", "indicate_current", "applied", "verbose"])]
+    pub graph: Option<GraphNotation>,
+}
+
+/// How `history --graph` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphNotation {
+    /// A Mermaid flowchart (GitHub and GitLab draw ```` ```mermaid ```` blocks).
+    Mermaid,
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
 }
 
 #[derive(Debug, Args)]

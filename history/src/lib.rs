@@ -9,12 +9,14 @@
 //!
 //! Modules, in the order a run uses them: [`script`] reads revision files,
 //! [`graph`] validates and indexes them, [`spec`] resolves revision specs,
-//! [`plan`] turns a target into steps; [`author`] writes new revision files.
+//! [`plan`] turns a target into steps; [`author`] writes new revision files;
+//! [`draw`] draws a graph as Mermaid or DOT.
 //! `docs/architecture.md` shows where this crate sits among the others.
 #![forbid(unsafe_code)]
 
 pub mod author;
 pub mod bitset;
+pub mod draw;
 pub mod error;
 pub mod graph;
 pub mod plan;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use retort_config::Database;
+use retort_history::draw::{self, Notation};
 use retort_history::graph::Graph;
 use retort_history::plan;
 use serde::Serialize;
@@ -76,6 +77,14 @@ impl RevisionInfo {
 /// The selected histories (databases and fleets) with their graphs.
 fn graphs(workspace: &Workspace) -> Result<Vec<(Database, Arc<Graph>)>> {
     workspace.histories().into_iter().map(|db| workspace.graph(&db).map(|g| (db, g))).collect()
+}
+
+/// `history --graph`: the selected histories drawn in `notation`, one box each
+/// when there are several.
+pub fn drawing(workspace: &Workspace, notation: Notation) -> Result<String> {
+    let graphs = graphs(workspace)?;
+    let named: Vec<(&str, &Graph)> = graphs.iter().map(|(db, g)| (db.name.as_str(), g.as_ref())).collect();
+    Ok(draw::draw(&named, notation))
 }
 
 /// `heads`: each history's heads; with `resolve_dependencies`, only heads no

@@ -1,11 +1,12 @@
 //! Read-only graph commands: `heads`, `branches`, `history`, `show` (the work is
 //! `retort_ops::listing`; this renders it).
 
-use anyhow::Result;
+use anyhow::{Result, bail};
+use retort_history::draw::Notation;
 use retort_ops::listing::{self, Listing, Range};
 use serde_json::{Value, json};
 
-use crate::args::{Format, Global, HeadsArgs, HistoryArgs, ShowArgs, VerboseArgs};
+use crate::args::{Format, Global, GraphNotation, HeadsArgs, HistoryArgs, ShowArgs, VerboseArgs};
 use crate::output::{Exit, LineParts, document, revision_block, revision_line};
 
 /// Prints listings as text (a `# name` header when several) or one JSON document.
@@ -63,6 +64,17 @@ pub fn branches(global: &Global, args: &VerboseArgs) -> Result<Exit> {
 pub async fn history(global: &Global, args: &HistoryArgs) -> Result<Exit> {
     if args.applied {
         return applied(global).await;
+    }
+    if let Some(notation) = args.graph {
+        if global.format != Format::Text {
+            bail!("history --graph prints Mermaid or DOT text; leave out --format");
+        }
+        let notation = match notation {
+            GraphNotation::Mermaid => Notation::Mermaid,
+            GraphNotation::Dot => Notation::Dot,
+        };
+        out!("{}", listing::drawing(&super::workspace(global)?, notation)?);
+        return Ok(Exit::Ok);
     }
     let range = Range::parse(args.range.as_deref(), args.indicate_current)?;
     let listings = listing::history(&super::workspace(global)?, &range).await?;
