@@ -59,29 +59,42 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// Every edge of a history: (from, to, dashed), nodes as [`node`]/[`external`]
-/// ids, plus the external notes to declare (id, text).
-fn edges(h: usize, graph: &Graph) -> (Vec<(String, String, bool)>, Vec<(String, String)>) {
+/// An arrow between two node ids; dashed for a dependency.
+struct Edge {
+    from: String,
+    to: String,
+    dashed: bool,
+}
+
+/// A cross-database dependency's note: its node id and its text.
+struct Note {
+    id: String,
+    text: String,
+}
+
+/// Every edge of a history, nodes as [`node`]/[`external`] ids, and the notes
+/// its edges start from.
+fn edges(h: usize, graph: &Graph) -> (Vec<Edge>, Vec<Note>) {
     let mut edges = Vec::new();
-    let mut notes: Vec<(String, String)> = Vec::new();
+    let mut notes: Vec<Note> = Vec::new();
     for i in 0..graph.len() {
         for &parent in graph.parents(i) {
-            edges.push((node(h, parent), node(h, i), false));
+            edges.push(Edge { from: node(h, parent), to: node(h, i), dashed: false });
         }
         for &dep in graph.dependencies(i) {
-            edges.push((node(h, dep), node(h, i), true));
+            edges.push(Edge { from: node(h, dep), to: node(h, i), dashed: true });
         }
         for (target, revision) in graph.external_dependencies(i) {
             let text = format!("{target}:{revision}");
-            let id = match notes.iter().find(|(_, t)| *t == text) {
-                Some((id, _)) => id.clone(),
+            let from = match notes.iter().find(|n| n.text == text) {
+                Some(note) => note.id.clone(),
                 None => {
                     let id = external(h, notes.len());
-                    notes.push((id.clone(), text));
+                    notes.push(Note { id: id.clone(), text });
                     id
                 }
             };
-            edges.push((id, node(h, i), true));
+            edges.push(Edge { from, to: node(h, i), dashed: true });
         }
     }
     (edges, notes)
@@ -105,10 +118,10 @@ fn mermaid(histories: &[(&str, &Graph)]) -> String {
                 heads.push(node(h, i));
             }
         }
-        for (id, text) in &notes {
-            let _ = writeln!(out, "{indent}{id}([\"{}\"])", quote(text));
+        for note in &notes {
+            let _ = writeln!(out, "{indent}{}([\"{}\"])", note.id, quote(&note.text));
         }
-        for (from, to, dashed) in edges {
+        for Edge { from, to, dashed } in edges {
             let arrow = if dashed { "-. depends on .->" } else { "-->" };
             let _ = writeln!(out, "{indent}{from} {arrow} {to}");
         }
@@ -138,10 +151,10 @@ fn dot(histories: &[(&str, &Graph)]) -> String {
             let head = if graph.is_head(i) { ", penwidth=3" } else { "" };
             let _ = writeln!(out, "{indent}{} [label=\"{}\"{head}];", node(h, i), text.join("\\n"));
         }
-        for (id, text) in &notes {
-            let _ = writeln!(out, "{indent}{id} [label=\"{}\", shape=note];", quote(text));
+        for note in &notes {
+            let _ = writeln!(out, "{indent}{} [label=\"{}\", shape=note];", note.id, quote(&note.text));
         }
-        for (from, to, dashed) in edges {
+        for Edge { from, to, dashed } in edges {
             let style = if dashed { " [style=dashed, label=\"depends on\"]" } else { "" };
             let _ = writeln!(out, "{indent}{from} -> {to}{style};");
         }
