@@ -23,6 +23,16 @@ pub struct Global {
     /// Config file.
     #[arg(short = 'c', long = "config", global = true, env = "RETORT_CONFIG", default_value = "retort.toml")]
     pub config: PathBuf,
+    /// One database without a config file: its URL (it is the database `default`;
+    /// the config file is not read). Needs --script-location.
+    #[arg(long, global = true, env = "RETORT_URL", value_name = "URL", hide_env_values = true)]
+    pub url: Option<String>,
+    /// With --url: the folder holding `versions/`.
+    #[arg(long = "script-location", global = true, env = "RETORT_SCRIPT_LOCATION", value_name = "DIR")]
+    pub script_location: Option<String>,
+    /// With --url: the version table (default `alembic_version_default`).
+    #[arg(long = "version-table", global = true, env = "RETORT_VERSION_TABLE", value_name = "NAME")]
+    pub version_table: Option<String>,
     /// Databases, fleets or single targets (`fleet:tenant`) to act on; repeatable,
     /// `*` and `?` globs. Default: every database and fleet.
     #[arg(short = 'd', long = "database", global = true)]
@@ -35,8 +45,12 @@ pub struct Global {
     #[arg(long, global = true)]
     pub jobs: Option<usize>,
     /// Run only shard K of N (1-based), split by a stable hash of the target name.
-    #[arg(long, global = true, value_parser = parse_shard)]
+    #[arg(long, global = true, env = "RETORT_SHARD", value_parser = parse_shard)]
     pub shard: Option<(u32, u32)>,
+    /// Run shard JOB_COMPLETION_INDEX+1 of N, JOB_COMPLETION_INDEX being the
+    /// 0-based index a Kubernetes Indexed Job gives each pod (no shell needed).
+    #[arg(long = "shard-count", global = true, env = "RETORT_SHARD_COUNT", value_name = "N", conflicts_with = "shard")]
+    pub shard_count: Option<u32>,
     /// Stop starting new targets after the first failure (running ones finish).
     #[arg(long = "fail-fast", global = true, conflicts_with = "max_failures")]
     pub fail_fast: bool,

@@ -232,8 +232,10 @@ struct RawTarget {
     on_drift: Option<String>,
 }
 
-/// Environment variables with the `RETORT_` prefix that are not configuration.
-const NOT_CONFIG: [&str; 4] = ["config", "log", "format", "plugin_path"];
+/// Environment variables with the `RETORT_` prefix that are not configuration
+/// (the command line reads them).
+const NOT_CONFIG: [&str; 9] =
+    ["config", "log", "format", "plugin_path", "url", "script_location", "version_table", "shard", "shard_count"];
 
 /// Loads `path`, layers `RETORT_*` env and `overrides` over it, and validates.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
@@ -249,6 +251,34 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let base_dir = absolute.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     validate(raw, path, base_dir, overrides)
+}
+
+/// One target from the command line, with no config file: `retort --url URL
+/// --script-location DIR` (or `RETORT_URL`). It is the database `default`;
+/// relative paths are taken from `base_dir` (the working directory).
+pub fn single(
+    url: &str,
+    script_location: &str,
+    version_table: Option<&str>,
+    base_dir: PathBuf,
+    overrides: &Overrides,
+) -> Result<Config, ConfigError> {
+    let target = RawTarget {
+        url: Some(url.to_string()),
+        script_location: Some(script_location.to_string()),
+        version_table: version_table.map(String::from),
+        ..RawTarget::default()
+    };
+    let raw = RawConfig {
+        jobs: None,
+        lock_timeout: None,
+        plugin_dir: None,
+        plugins: None,
+        rollout: None,
+        databases: BTreeMap::from([("default".to_string(), target)]),
+        fleets: BTreeMap::new(),
+    };
+    validate(raw, Path::new("--url"), base_dir, overrides)
 }
 
 /// The config file as figment reads it: `retort.toml` itself, or the equivalent of

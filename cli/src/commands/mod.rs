@@ -10,7 +10,7 @@ mod init;
 mod rehearse;
 mod run;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::CommandFactory;
 use retort_config::Overrides;
 use retort_engine::executor::Action;
@@ -27,8 +27,38 @@ fn workspace(global: &Global) -> Result<Workspace> {
     if let Some(section) = &global.name {
         patterns.push(if section == "alembic" { "default".to_string() } else { section.clone() });
     }
-    let choice = Choice { patterns, shard: global.shard };
-    Ok(Workspace::load(&global.config, &Overrides { jobs: global.jobs }, registry::built_in(), &choice)?)
+    let choice = Choice { patterns, shard: shard(global)? };
+    let overrides = Overrides { jobs: global.jobs };
+    let config = match (&global.url, &global.script_location) {
+        (Some(url), Some(scripts)) => {
+            let here = std::env::current_dir()?;
+            retort_config::single(url, scripts, global.version_table.as_deref(), here, &overrides)?
+        }
+        (Some(_), None) => bail!("--url needs --script-location DIR (the folder holding versions/)"),
+        (None, Some(_)) => bail!("--script-location goes with --url; in a config file it is `script_location`"),
+        (None, None) => {
+            if global.version_table.is_some() {
+                bail!("--version-table goes with --url; in a config file it is `version_table`");
+            }
+            retort_config::load(&global.config, &overrides)?
+        }
+    };
+    Ok(Workspace::new(config, registry::built_in(), &choice)?)
+}
+
+/// `--shard K/N`, or `--shard-count N` with the pod's `JOB_COMPLETION_INDEX`.
+fn shard(global: &Global) -> Result<Option<(u32, u32)>> {
+    let Some(n) = global.shard_count else { return Ok(global.shard) };
+    if n == 0 {
+        bail!("--shard-count must be at least 1");
+    }
+    let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+        anyhow::anyhow!("--shard-count {n} takes the shard from JOB_COMPLETION_INDEX, which is not set")
+    })?;
+    match index.trim().parse::<u32>() {
+        Ok(i) if i < n => Ok(Some((i + 1, n))),
+        _ => bail!("JOB_COMPLETION_INDEX `{index}` is not a shard index below --shard-count {n}"),
+    }
 }
 
 /// Runs the parsed command; returns the exit code.
