@@ -38,8 +38,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    // tiberius brings aws-lc-rs while the other drivers use ring; with both linked,
-    // rustls cannot pick a provider by itself and mysql_async's TLS setup panics.
+    // ring is the one TLS crypto provider of every driver (vendor/README.md says
+    // how tiberius was kept from linking aws-lc-rs); installed process-wide so
+    // that no driver ever has to choose.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = args::Cli::parse();
     let format = cli.global.format;

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
-use retort_engine::driver::{ConnectOptions, DatabaseUrl, VersionTable};
+use retort_engine::driver::{ConnectOptions, DatabaseUrl, TlsRoots, VersionTable};
 use retort_engine::executor::RunPolicy;
 use retort_engine::rollout::{Share, Waves};
 use retort_url::scrub_urls;
@@ -37,6 +37,8 @@ pub struct Config {
     pub jobs: usize,
     /// How long to wait for another runner's lock.
     pub lock_timeout: Duration,
+    /// The default of every entry's `tls_roots` (and the control databases').
+    pub tls_roots: TlsRoots,
     /// `[databases.<name>]`, sorted by name.
     pub databases: Vec<Database>,
     /// `[fleets.<name>]`, sorted by name.
@@ -164,6 +166,7 @@ struct RawConfig {
     lock_timeout: Option<String>,
     plugin_dir: Option<String>,
     plugins: Option<Vec<String>>,
+    tls_roots: Option<String>,
     rollout: Option<RawRollout>,
     #[serde(default)]
     databases: BTreeMap<String, RawTarget>,
@@ -230,6 +233,7 @@ struct RawTarget {
     application_name: Option<String>,
     transaction_per: Option<String>,
     on_drift: Option<String>,
+    tls_roots: Option<String>,
 }
 
 /// Environment variables with the `RETORT_` prefix that are not configuration
@@ -274,6 +278,7 @@ pub fn single(
         lock_timeout: None,
         plugin_dir: None,
         plugins: None,
+        tls_roots: None,
         rollout: None,
         databases: BTreeMap::from([("default".to_string(), target)]),
         fleets: BTreeMap::new(),
@@ -330,7 +335,8 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
         Some(text) => parse_duration(&text).map_err(|m| invalid(format!("lock_timeout: {m}")))?,
         None => RunPolicy::default().lock_timeout,
     };
-    let context = Context { base_dir: &base_dir, lock_timeout };
+    let tls_roots = raw.tls_roots.as_deref().map(parse_tls_roots).transpose().map_err(invalid)?.unwrap_or_default();
+    let context = Context { base_dir: &base_dir, lock_timeout, tls_roots };
     let mut databases = Vec::new();
     for (name, raw) in raw.databases {
         databases.push(context.database(&name, raw).map_err(|m| invalid(format!("databases.{name}: {m}")))?);
@@ -347,7 +353,17 @@ fn validate(raw: RawConfig, path: &Path, base_dir: PathBuf, overrides: &Override
     let plugins =
         plugin_files(&base_dir, raw.plugins.unwrap_or_default(), raw.plugin_dir, &plugin_path).map_err(invalid)?;
     let rollout = raw.rollout.map(RawRollout::validate).transpose().map_err(invalid)?.unwrap_or_default();
-    Ok(Config { path: path.to_path_buf(), base_dir, jobs, lock_timeout, databases, fleets, plugins, rollout })
+    Ok(Config {
+        path: path.to_path_buf(),
+        base_dir,
+        jobs,
+        lock_timeout,
+        tls_roots,
+        databases,
+        fleets,
+        plugins,
+        rollout,
+    })
 }
 
 /// The plugin files to load, in order: each of `plugins`, the shared libraries in
@@ -386,6 +402,16 @@ fn libraries_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 struct Context<'a> {
     base_dir: &'a Path,
     lock_timeout: Duration,
+    tls_roots: TlsRoots,
+}
+
+/// `"bundled"` or `"system"`.
+fn parse_tls_roots(text: &str) -> Result<TlsRoots, String> {
+    match text {
+        "bundled" => Ok(TlsRoots::Bundled),
+        "system" => Ok(TlsRoots::System),
+        other => Err(format!("tls_roots must be \"bundled\" or \"system\", not \"{other}\"")),
+    }
 }
 
 impl Context<'_> {
@@ -476,6 +502,10 @@ impl Context<'_> {
             statement_timeout: duration("statement_timeout", raw.statement_timeout)?,
             ddl_lock_timeout: duration("ddl_lock_timeout", raw.ddl_lock_timeout)?,
             search_path: None,
+            tls_roots: match raw.tls_roots {
+                Some(text) => parse_tls_roots(&text)?,
+                None => self.tls_roots,
+            },
         };
         let mut version_table = VersionTable::for_target(name);
         match raw.version_table {
@@ -651,6 +681,18 @@ version_table = "alembic_version_analytics"
             let config = load_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
             assert!(!config.databases.is_empty() || !config.fleets.is_empty(), "{block}");
         }
+    }
+
+    #[test]
+    fn tls_roots_default_at_the_top_and_per_entry() {
+        let text = "tls_roots = 'system'\n[databases.a]\nurl='sqlite://a.db'\nscript_location='a'\n\
+                    [databases.b]\nurl='sqlite://b.db'\nscript_location='b'\ntls_roots='bundled'\n";
+        let config = load_str(text).unwrap();
+        assert_eq!(config.tls_roots, TlsRoots::System);
+        let roots: Vec<TlsRoots> = config.databases.iter().map(|d| d.connection.tls_roots).collect();
+        assert_eq!(roots, [TlsRoots::System, TlsRoots::Bundled]);
+        let err = load_str("tls_roots = 'os'\n").unwrap_err().to_string();
+        assert!(err.contains("tls_roots must be \"bundled\" or \"system\", not \"os\""), "{err}");
     }
 
     #[test]

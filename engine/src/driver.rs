@@ -266,6 +266,50 @@ pub struct ConnectOptions {
     pub ddl_lock_timeout: Option<Duration>,
     /// Schema the session works in (schema-per-tenant), where the dialect has one.
     pub search_path: Option<String>,
+    /// What TLS server certificates are checked against.
+    pub tls_roots: TlsRoots,
+}
+
+/// The trust anchors of TLS connections, the same for every driver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// Mozilla's root certificates, built into retort (`webpki-roots`): the same
+    /// on every machine and in a bare container.
+    #[default]
+    Bundled,
+    /// Those plus the operating system's store, for a private or corporate CA:
+    /// the file `SSL_CERT_FILE` names, or the distribution's bundle.
+    System,
+}
+
+impl TlsRoots {
+    /// The CA file a driver adds to the bundled roots: the system bundle for
+    /// `System`, nothing for `Bundled`; an error when `System` finds none.
+    pub fn system_file(self) -> Result<Option<std::path::PathBuf>, DriverError> {
+        match self {
+            TlsRoots::Bundled => Ok(None),
+            TlsRoots::System => system_ca_bundle().map(Some).ok_or_else(|| {
+                DriverError::Connect(
+                    "tls_roots = \"system\", but no CA bundle was found; set SSL_CERT_FILE to the file".into(),
+                )
+            }),
+        }
+    }
+}
+
+/// The operating system's CA bundle: `SSL_CERT_FILE`, else the first file found
+/// among the usual places (Debian/Ubuntu/Alpine, Fedora/RHEL, openSUSE, macOS and
+/// the BSDs).
+pub fn system_ca_bundle() -> Option<std::path::PathBuf> {
+    const PLACES: [&str; 5] = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+        "/usr/local/share/certs/ca-root-nss.crt",
+    ];
+    let from_env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+    from_env.into_iter().chain(PLACES.iter().map(std::path::PathBuf::from)).find(|p| p.is_file())
 }
 
 /// Opens connections for a family of URL schemes.

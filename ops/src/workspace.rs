@@ -142,7 +142,12 @@ impl Workspace {
     /// Runs a fleet's `names_query` on its control database.
     async fn query_names(&self, fleet: &str, url: &DatabaseUrl, sql: &str) -> Result<Vec<String>> {
         let driver = self.drivers.for_url(&format!("{fleet} (control_url)"), url)?;
-        let options = ConnectOptions { url: url.clone(), base_dir: self.config.base_dir.clone(), ..Default::default() };
+        let options = ConnectOptions {
+            url: url.clone(),
+            base_dir: self.config.base_dir.clone(),
+            tls_roots: self.config.tls_roots,
+            ..Default::default()
+        };
         let unreachable =
             |e: &dyn std::fmt::Display| Error::Unreachable(format!("fleet `{fleet}`: cannot connect to {url}: {e}"));
         let mut conn = session::open(driver.as_ref(), &options).await.map_err(|e| unreachable(&e))?;

@@ -106,7 +106,7 @@ impl Driver for MssqlDriver {
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         let fail = DriverError::Connect;
         let url = parse_url(options.url.expose()).map_err(fail)?;
-        let mut config = config(&url, options);
+        let mut config = config(&url, options)?;
         let named = url.instance.is_some() && url.port.is_none();
         // Azure SQL may answer the login by routing the session to another server:
         // follow one redirect there.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use retort_engine::driver::{ConnectOptions, percent_decode};
+use retort_engine::driver::{ConnectOptions, DriverError, percent_decode};
 use tiberius::{AuthMethod, Config, EncryptionLevel};
 
 /// A parsed `mssql://` URL.
@@ -239,8 +239,10 @@ fn split_host_port(hostport: &str) -> Result<(&str, Option<u16>), String> {
     }
 }
 
-/// The tiberius configuration a URL and a target's settings make.
-pub fn config(url: &MssqlUrl, options: &ConnectOptions) -> Config {
+/// The tiberius configuration a URL and a target's settings make. Server
+/// certificates are checked against Mozilla's bundled roots, plus the system
+/// bundle with `tls_roots = "system"`, like every other driver's.
+pub fn config(url: &MssqlUrl, options: &ConnectOptions) -> Result<Config, DriverError> {
     let mut config = Config::new();
     config.host(&url.host);
     if let Some(port) = url.port {
@@ -256,12 +258,17 @@ pub fn config(url: &MssqlUrl, options: &ConnectOptions) -> Config {
     config.authentication(AuthMethod::sql_server(&url.user, &url.password));
     if url.trust_server_certificate {
         config.trust_cert();
+    } else {
+        config.trust_webpki_roots();
+        if let Some(bundle) = options.tls_roots.system_file()? {
+            config.trust_cert_ca(bundle.display());
+        }
     }
     config.encryption(url.encryption);
     // tiberius bounds every round trip to 30 s by default: a long CREATE INDEX or a
     // lock wait would end as an I/O error. Only the target's statement_timeout bounds it.
     config.command_timeout(options.statement_timeout);
-    config
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -345,11 +352,15 @@ mod tests {
     fn the_config_takes_address_instance_and_no_30_second_cut() {
         let url = parse_url("mssql://sa:x@db.local:14330/app").unwrap();
         let options = ConnectOptions { application_name: "retort".into(), ..Default::default() };
-        assert_eq!(config(&url, &options).get_addr(), "db.local:14330");
+        assert_eq!(config(&url, &options).unwrap().get_addr(), "db.local:14330");
         let named = parse_url("mssql://sa:x@db.local%5CSQLEXPRESS/app").unwrap();
-        assert!(config(&named, &options).get_addr().starts_with("db.local:"));
-        assert_eq!(config(&url, &options).get_command_timeout(), None, "no cut unless a statement timeout is set");
+        assert!(config(&named, &options).unwrap().get_addr().starts_with("db.local:"));
+        assert_eq!(
+            config(&url, &options).unwrap().get_command_timeout(),
+            None,
+            "no cut unless a statement timeout is set"
+        );
         let bounded = ConnectOptions { statement_timeout: Some(Duration::from_secs(90)), ..options };
-        assert_eq!(config(&url, &bounded).get_command_timeout(), Some(Duration::from_secs(90)));
+        assert_eq!(config(&url, &bounded).unwrap().get_command_timeout(), Some(Duration::from_secs(90)));
     }
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use retort_engine::driver::ConnectOptions;
+use retort_engine::driver::{ConnectOptions, TlsRoots};
 use retort_mssql::{config, parse_url};
 use tiberius::Client;
 use tokio::net::TcpStream;
@@ -33,6 +33,16 @@ struct Bridge {
 
 impl Bridge {
     fn start() -> Bridge {
+        Bridge::launch(None)
+    }
+
+    /// A bridge whose self-signed certificate (for localhost and 127.0.0.1) is
+    /// written to `cert` first, so that a test can vouch for it.
+    fn start_with_certificate(cert: &std::path::Path) -> Bridge {
+        Bridge::launch(Some(cert))
+    }
+
+    fn launch(cert: Option<&std::path::Path>) -> Bridge {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("t.json"), r#"[{"id": 1}]"#).unwrap();
         let config = format!(
@@ -41,8 +51,17 @@ impl Bridge {
         );
         std::fs::write(dir.path().join("bridge.json"), config).unwrap();
         let port = free_port();
+        // The bridge makes its certificate at start; this launcher makes it first,
+        // saves its public half, and hands it over.
+        let launcher = "import sys, pysqlbridge.server as s, pysqlbridge.certificate as c\n\
+                        cert = c.self_signed('localhost')\n\
+                        open(sys.argv[1], 'wb').write(cert.cert_pem) if sys.argv[1] else None\n\
+                        s.self_signed = lambda *a, **k: cert\n\
+                        sys.argv = ['pysqlbridge'] + sys.argv[2:]\n\
+                        s.main()";
+        let cert = cert.map(|c| c.display().to_string()).unwrap_or_default();
         let mut child = Command::new("python3")
-            .args(["-m", "pysqlbridge", "--config"])
+            .args(["-c", launcher, &cert, "--config"])
             .arg(dir.path().join("bridge.json"))
             .args(["--port", &port.to_string()])
             .env("BRIDGE_PW", PASSWORD)
@@ -107,7 +126,7 @@ async fn login(bridge: &Bridge, encrypt: &str) -> (bool, Vec<u8>) {
         format!("mssql://retort:{PASSWORD}@127.0.0.1:{port}/master?encrypt={encrypt}&trust_server_certificate=true");
     let url = parse_url(&url).unwrap();
     let options = ConnectOptions { application_name: "retort-test".into(), ..Default::default() };
-    let config = config(&url, &options);
+    let config = config(&url, &options).unwrap();
     let tcp = TcpStream::connect(config.get_addr()).await.unwrap();
     let logged_in = tokio::time::timeout(Duration::from_secs(10), Client::connect(config, tcp.compat_write()))
         .await
@@ -137,4 +156,34 @@ async fn the_password_never_crosses_in_clear_unless_encryption_is_disabled() {
     // bridge does) still gets a TLS handshake first, and no password in clear.
     let (_, sent) = login(&bridge, "disable").await;
     assert!(!holds(&sent, &secret), "encrypt=disable against a server requiring TLS");
+}
+
+/// `encrypt=true` without `trust_server_certificate`: the server's certificate
+/// is checked. Nobody vouches for the bridge's self-signed one under the bundled
+/// roots, so the login fails; with `tls_roots = "system"` and the system bundle
+/// (`SSL_CERT_FILE`) holding it, the same login succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_certificates_are_checked_against_the_configured_roots() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("bridge.pem");
+    let bridge = Bridge::start_with_certificate(&cert);
+    // SAFETY: nextest runs each test in a process of its own; nothing else reads
+    // the environment while this one sets it.
+    unsafe { std::env::set_var("SSL_CERT_FILE", &cert) };
+    let url = parse_url(&format!("mssql://retort:{PASSWORD}@127.0.0.1:{}/master?encrypt=true", bridge.port)).unwrap();
+    let log_in = |tls_roots| {
+        let url = &url;
+        async move {
+            let options = ConnectOptions { tls_roots, ..Default::default() };
+            let config = config(url, &options).unwrap();
+            let tcp = TcpStream::connect(config.get_addr()).await.unwrap();
+            let client =
+                tokio::time::timeout(Duration::from_secs(10), Client::connect(config, tcp.compat_write())).await;
+            client.expect("the bridge answered").map(drop).map_err(|e| e.to_string())
+        }
+    };
+    let refused = log_in(TlsRoots::Bundled).await.expect_err("an unknown issuer is refused");
+    assert!(refused.to_lowercase().contains("certificate"), "{refused}");
+    log_in(TlsRoots::System).await.expect("the system bundle vouches for it");
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, Value};
+use mysql_async::{Conn, Opts, OptsBuilder, Value};
 use retort_engine::driver::{
     Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, SessionSetting,
     SessionStatement, VersionTable, redact,
@@ -92,7 +92,14 @@ impl Driver for MysqlDriver {
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         let fail = DriverError::Connect;
-        let opts = Opts::from_url(&mysql_url(options.url.expose())).map_err(|e| fail(e.to_string()))?;
+        let mut opts = Opts::from_url(&mysql_url(options.url.expose())).map_err(|e| fail(e.to_string()))?;
+        // With TLS asked for, `tls_roots = "system"` adds the system bundle to the built-in roots.
+        if let Some(ssl) = opts.ssl_opts().cloned()
+            && ssl.root_certs().is_empty()
+            && let Some(bundle) = options.tls_roots.system_file()?
+        {
+            opts = OptsBuilder::from_opts(opts).ssl_opts(ssl.with_root_certs(vec![bundle.into()])).into();
+        }
         let conn = Conn::new(opts).await.map_err(|e| fail(e.to_string()))?;
         let canceller = Arc::new(MyCanceller {
             opts: conn.opts().clone(),

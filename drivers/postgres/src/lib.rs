@@ -70,8 +70,14 @@ impl Driver for PostgresDriver {
 
     async fn connect(&self, options: &ConnectOptions) -> Result<Box<dyn Connection>, DriverError> {
         let fail = |e: sqlx::Error| DriverError::Connect(e.to_string());
-        let connect =
+        let mut connect =
             PgConnectOptions::from_str(options.url.expose()).map_err(fail)?.application_name(&options.application_name);
+        // `sslrootcert` in the URL wins; else `tls_roots = "system"` adds the system bundle.
+        if !options.url.expose().contains("sslrootcert=")
+            && let Some(bundle) = options.tls_roots.system_file()?
+        {
+            connect = connect.ssl_root_cert(bundle);
+        }
         let conn = PgConnection::connect_with(&connect).await.map_err(fail)?;
         let version = conn.server_version_num().unwrap_or(0);
         // Writing commands' statements may need stopping: `set_up` learns the pid.
