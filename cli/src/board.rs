@@ -106,6 +106,14 @@ impl Live {
             Event::Note { target, text } => {
                 let _ = self.bars.println(format!("{target}: {text}"));
             }
+            Event::WaveStarted { wave, of, targets } => {
+                self.fleet.set_message(format!("wave {wave}/{of}"));
+                let _ = self.bars.println(format!("wave {wave} of {of}: {targets} target(s)"));
+            }
+            Event::Stopped { why } => {
+                self.fleet.set_message("stopping");
+                let _ = self.bars.println(format!("stopping: {why}; targets not started are skipped"));
+            }
             Event::TargetFinished { outcome } => {
                 if let Some((_, bar)) = self.running.remove(&outcome.target) {
                     bar.finish_and_clear();
@@ -137,6 +145,10 @@ fn lines(event: Event<'_>) {
             Status::Ok => event_line(format_args!("{}: ok, at {}", outcome.target, at(outcome))),
             _ => eprintln!("{}", finished_badly(outcome)),
         },
+        Event::WaveStarted { wave, of, targets } => {
+            event_line(format_args!("wave {wave} of {of}: {targets} target(s)"))
+        }
+        Event::Stopped { why } => eprintln!("stopping: {why}; targets not started are skipped"),
         Event::TargetStarted { .. } | Event::StepStarted { .. } => {}
     }
 }
@@ -172,5 +184,9 @@ fn event_json(event: &Event<'_>) -> serde_json::Value {
             "after": outcome.report.as_ref().map(|r| r.after.clone()).unwrap_or_default(),
             "ms": outcome.elapsed.as_millis() as u64, "error": outcome.error,
         }),
+        Event::WaveStarted { wave, of, targets } => {
+            json!({"event": "wave_started", "wave": wave, "of": of, "targets": targets})
+        }
+        Event::Stopped { why } => json!({"event": "stopped", "reason": why}),
     }
 }

@@ -75,6 +75,9 @@ fn every_output_matches_the_schema() {
     assert_valid(&with(&["upgrade", "d1aaaaaaaaaa"], &json), "run_document");
     assert_valid(&with(&["downgrade", "base", "--dry-run"], &json), "dry_run_document");
     assert_valid(&with(&["upgrade", "heads", "-d", "tenants:t1"], &["--format", "ndjson"]), "event");
+    let staged = with(&["downgrade", "base", "-d", "tenants", "--waves", "1,100%"], &["--format", "ndjson"]);
+    assert!(String::from_utf8_lossy(&staged.stdout).contains("\"wave_started\""), "a staged run announces its waves");
+    assert_valid(&staged, "event");
     let failed = with(&["upgrade", "heads"], &json);
     assert_eq!(failed.status.code(), Some(1), "the non-transactional revision fails");
     assert_valid(&failed, "run_document");

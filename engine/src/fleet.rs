@@ -118,6 +118,16 @@ pub enum Event<'a> {
     TargetFinished {
         outcome: &'a Outcome,
     },
+    /// A staged run opened wave `wave` (1-based) of `of`, holding `targets`.
+    WaveStarted {
+        wave: usize,
+        of: usize,
+        targets: usize,
+    },
+    /// The run starts no more targets, for `why`; running ones finish.
+    Stopped {
+        why: &'a str,
+    },
 }
 
 /// Receives a fleet's events (from many tasks at once).
@@ -206,6 +216,11 @@ pub async fn run(
         for (wave, (slots, members)) in in_order.into_iter().zip(members).enumerate() {
             let _ = open.send(wave + 1);
             tracing::debug!(wave = wave + 1, of = wave_count, targets = members.len(), "wave opened");
+            let stopped = dispatcher.stopped.lock().expect("not poisoned").is_some();
+            if wave_count > 1 && !stopped {
+                let targets = members.len();
+                dispatcher.observer.event(Event::WaveStarted { wave: wave + 1, of: wave_count, targets });
+            }
             for tx in slots {
                 let Ok(permit) = semaphore.clone().acquire_owned().await else { return };
                 let _ = tx.send(permit);
@@ -451,8 +466,12 @@ impl Shared {
 
     /// Starts no more targets, for `why` (the first reason stays).
     fn stop(&self, why: String) {
-        tracing::info!(why, "no more targets start");
-        self.stopped.lock().expect("not poisoned").get_or_insert(why);
+        let mut stopped = self.stopped.lock().expect("not poisoned");
+        if stopped.is_none() {
+            tracing::info!(why, "no more targets start");
+            self.observer.event(Event::Stopped { why: &why });
+            *stopped = Some(why);
+        }
     }
 
     /// Waits until every target this one waits for has finished; says why this
