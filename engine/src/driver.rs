@@ -224,6 +224,15 @@ pub trait Connection: Send {
         None
     }
 
+    /// Returns the session to the state it had right after connecting, before its
+    /// settings, so that the next target on the same database may use it: an open
+    /// transaction rolled back, session variables, the current schema, temporary
+    /// tables and session locks gone. `Ok(false)` when the driver cannot; the
+    /// session is then closed instead of reused.
+    async fn reset(&mut self) -> Result<bool, DriverError> {
+        Ok(false)
+    }
+
     /// Closes the connection.
     async fn close(self: Box<Self>) -> Result<(), DriverError>;
 }

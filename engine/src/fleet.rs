@@ -1,4 +1,6 @@
-//! The fleet runner: many targets at once, each on its own connection and task.
+//! The fleet runner: many targets at once, each on its own task and session.
+//! Targets that reach the same database (schema per tenant) pass their sessions
+//! on: at most one per job slot, reset between tenants ([`Sessions`]).
 //!
 //! Guarantees: at most `jobs` targets run at a time; targets that share an
 //! exclusivity key (one SQLite file) never run at once; one target's failure,
@@ -160,6 +162,7 @@ pub async fn run(
     let waves = wave_of_each(&targets, &waits_on, &options.rollout);
     let wave_count = waves.iter().max().map_or(1, |w| w + 1);
     let (open, opened) = watch::channel(0usize);
+    let sessions = Sessions::for_targets(&targets);
     let known = targets.iter().cloned().chain(elsewhere).collect();
     let total = targets.len();
     let shared = Arc::new(Shared {
@@ -173,6 +176,7 @@ pub async fn run(
         failures_allowed: options.rollout.failures_allowed(total),
         max_failures: options.rollout.max_failures,
         began: Instant::now(),
+        sessions,
     });
     let names: Vec<(String, String)> = targets.iter().map(|t| (t.name.clone(), t.driver.name().to_string())).collect();
     // Job slots go to each wave's targets in the order given, so runs start in
@@ -239,6 +243,7 @@ pub async fn run(
             Outcome::failed(&name, &driver, format!("internal error, please report it: {e}"), false)
         }));
     }
+    shared.sessions.close_all().await;
     let stopped = shared.stopped.lock().expect("not poisoned").clone();
     FleetReport { outcomes, stopped, waves: wave_count }
 }
@@ -369,6 +374,94 @@ struct Shared {
     max_failures: Option<Share>,
     /// When the run began.
     began: Instant,
+    sessions: Sessions,
+}
+
+/// Sessions handed from one target to the next where several targets of the run
+/// reach the same database with the same options (schema per tenant): a finished
+/// target's session is reset and set up for the next one instead of closed, so a
+/// database holding thousands of tenant schemas sees at most one session per job
+/// slot. Targets on databases of their own open their own, when their slot comes.
+struct Sessions {
+    /// By [`Sessions::key`]: how many targets have yet to take a session, and the
+    /// idle ones.
+    shared: std::sync::Mutex<HashMap<String, Pool>>,
+}
+
+#[derive(Default)]
+struct Pool {
+    to_come: usize,
+    idle: Vec<Box<dyn crate::driver::Connection>>,
+}
+
+impl Sessions {
+    /// Pools for the keys that more than one of `targets` has.
+    fn for_targets(targets: &[Target]) -> Sessions {
+        let mut pools: HashMap<String, Pool> = HashMap::new();
+        for t in targets {
+            pools.entry(Sessions::key(t)).or_default().to_come += 1;
+        }
+        pools.retain(|_, pool| pool.to_come > 1);
+        Sessions { shared: std::sync::Mutex::new(pools) }
+    }
+
+    /// Targets with the same key may share a session: same driver, URL and writes.
+    /// The schema, timeouts and application name are set per target.
+    fn key(target: &Target) -> String {
+        let c = &target.connect;
+        format!("{}\n{}\n{}", target.driver.name(), c.url.expose(), c.writes)
+    }
+
+    /// A session for `target`: an idle one of its key, reset and set up, or a new one.
+    async fn open(&self, target: &Target) -> Result<Box<dyn crate::driver::Connection>, driver::DriverError> {
+        let idle = {
+            let mut pools = self.shared.lock().expect("not poisoned");
+            pools.get_mut(&Sessions::key(target)).and_then(|pool| {
+                pool.to_come = pool.to_come.saturating_sub(1);
+                pool.idle.pop()
+            })
+        };
+        if let Some(conn) = idle {
+            match session::reuse(target.driver.as_ref(), conn, &target.connect).await {
+                Ok(conn) => {
+                    tracing::debug!(db = %target.name, "session reused");
+                    return Ok(conn);
+                }
+                Err(conn) => {
+                    tracing::debug!(db = %target.name, "session not reusable: closed");
+                    let _ = conn.close().await;
+                }
+            }
+        }
+        session::open(target.driver.as_ref(), &target.connect).await
+    }
+
+    /// Takes `target`'s session back when it ended well and another target will
+    /// want it; closes it otherwise.
+    async fn done(&self, target: &Target, conn: Box<dyn crate::driver::Connection>, ended_well: bool) {
+        let conn = {
+            let mut pools = self.shared.lock().expect("not poisoned");
+            match pools.get_mut(&Sessions::key(target)) {
+                Some(pool) if ended_well && pool.to_come > 0 => {
+                    pool.idle.push(conn);
+                    return;
+                }
+                _ => conn,
+            }
+        };
+        let _ = conn.close().await;
+    }
+
+    /// Closes what is left idle (targets skipped after all).
+    async fn close_all(&self) {
+        let idle: Vec<_> = {
+            let mut pools = self.shared.lock().expect("not poisoned");
+            pools.values_mut().flat_map(|pool| pool.idle.drain(..)).collect()
+        };
+        for conn in idle {
+            let _ = conn.close().await;
+        }
+    }
 }
 
 impl Shared {
@@ -400,7 +493,7 @@ impl Shared {
         }
         self.observer.event(Event::TargetStarted { target: &target.name });
         tracing::debug!(db = %target.name, driver = target.driver.name(), "target started");
-        match session::open(target.driver.as_ref(), &target.connect).await {
+        match self.sessions.open(target).await {
             Err(e) => {
                 outcome.error = Some(format!("cannot connect to {}: {e}", target.connect.url));
             }
@@ -417,7 +510,7 @@ impl Shared {
                     &hooks,
                 )
                 .await;
-                let _ = conn.close().await;
+                self.sessions.done(target, conn, report.error.is_none()).await;
                 if let Some(e) = &report.error {
                     outcome.error = Some(driver::redact(&e.to_string(), target.connect.url.expose()));
                     outcome.lock_timeout = e.is_lock_timeout();

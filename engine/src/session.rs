@@ -20,6 +20,10 @@ pub enum SessionSetting {
     /// The schema unqualified names resolve in (schema per tenant). Needs a
     /// dialect with schemas ([`crate::driver::Capabilities::schemas`]).
     Schema(String),
+    /// The session's application name, on a session [`reuse`]d for another
+    /// target (a new session gets it when it connects); ignored where the
+    /// dialect cannot change it.
+    ApplicationName(String),
 }
 
 /// One statement that applies a session setting. An `optional` one may fail
@@ -69,6 +73,23 @@ pub async fn open(driver: &dyn Driver, options: &ConnectOptions) -> Result<Box<d
     }
     tracing::debug!(url = %options.url, settings = statements.len(), "connected");
     Ok(conn)
+}
+
+/// Gives a session another target on the same database: [`Connection::reset`],
+/// then that target's settings. `Err` with the session back when it cannot be
+/// reused (the caller closes it and opens a new one).
+pub async fn reuse(
+    driver: &dyn Driver,
+    mut conn: Box<dyn Connection>,
+    options: &ConnectOptions,
+) -> Result<Box<dyn Connection>, Box<dyn Connection>> {
+    let Ok(mut statements) = session_statements(driver, options) else { return Err(conn) };
+    let named = SessionSetting::ApplicationName(options.application_name.clone());
+    statements.extend(driver.dialect().session_sql(&named));
+    match conn.reset().await {
+        Ok(true) if conn.set_up(&statements).await.is_ok() => Ok(conn),
+        _ => Err(conn),
+    }
 }
 
 /// Refuses settings `driver` cannot give a session (a schema where the database

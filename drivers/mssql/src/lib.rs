@@ -72,7 +72,9 @@ impl Dialect for MssqlDialect {
             SessionSetting::LockTimeout(timeout) => {
                 vec![SessionStatement::required(format!("SET LOCK_TIMEOUT {}", timeout.as_millis()))]
             }
-            SessionSetting::StatementTimeout(_) | SessionSetting::Schema(_) => vec![],
+            SessionSetting::StatementTimeout(_) | SessionSetting::Schema(_) | SessionSetting::ApplicationName(_) => {
+                vec![]
+            }
         }
     }
 

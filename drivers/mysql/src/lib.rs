@@ -56,6 +56,7 @@ impl Dialect for MysqlDialect {
             SessionSetting::Schema(schema) => {
                 vec![SessionStatement::required(format!("USE {}", self.quote_ident(schema)))]
             }
+            SessionSetting::ApplicationName(_) => vec![],
         }
     }
 
@@ -331,6 +332,14 @@ impl Connection for MyConn {
 
     fn canceller(&self) -> Option<Arc<dyn Canceller>> {
         Some(self.canceller.clone())
+    }
+
+    /// `COM_RESET_CONNECTION` (MySQL 5.7.3+, MariaDB 10.2.4+): rolls back, drops
+    /// temporary tables, resets session and user variables, releases `GET_LOCK`
+    /// locks; mysql_async then forgets its prepared statements.
+    async fn reset(&mut self) -> Result<bool, DriverError> {
+        self.held_lock = None;
+        self.conn.reset().await.map_err(sql_error)
     }
 
     async fn close(self: Box<Self>) -> Result<(), DriverError> {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use retort_engine::driver::{
     Canceller, Capabilities, ConnectOptions, Connection, Dialect, Driver, DriverError, Presence, SessionSetting,
-    SessionStatement, VersionTable, fnv1a, redact,
+    SessionStatement, VersionTable, fnv1a, quote_literal, redact,
 };
 use retort_engine::session::{LockWait, run_lock_name};
 use retort_engine::split::Flavor;
@@ -49,6 +49,7 @@ impl Dialect for PostgresDialect {
             SessionSetting::StatementTimeout(timeout) => format!("SET statement_timeout = '{}ms'", timeout.as_millis()),
             SessionSetting::LockTimeout(timeout) => format!("SET lock_timeout = '{}ms'", timeout.as_millis()),
             SessionSetting::Schema(schema) => format!("SET search_path TO {}", self.quote_ident(schema)),
+            SessionSetting::ApplicationName(name) => format!("SET application_name = {}", quote_literal(name)),
         };
         vec![SessionStatement::required(sql)]
     }
@@ -427,6 +428,19 @@ impl PgConn {
 impl Connection for PgConn {
     async fn set_up(&mut self, statements: &[SessionStatement]) -> Result<(), DriverError> {
         self.set_up_batch(statements).await
+    }
+
+    /// `DISCARD ALL` without its `DEALLOCATE ALL`, which would drop the prepared
+    /// statements sqlx keeps for this connection.
+    async fn reset(&mut self) -> Result<bool, DriverError> {
+        // Outside a transaction ROLLBACK only warns.
+        self.execute("ROLLBACK").await?;
+        self.execute(
+            "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; \
+             SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES",
+        )
+        .await?;
+        Ok(true)
     }
 
     async fn execute(&mut self, sql: &str) -> Result<u64, DriverError> {
