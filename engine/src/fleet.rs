@@ -157,13 +157,16 @@ pub async fn run(
         senders.push(tx);
         exclusive.entry(t.exclusive.clone()).or_default();
     }
-    let waits_on = waits_on(&targets, &action);
+    let named = named_dependencies(&targets);
+    let waits_on = waits_on(&targets, &named, &action);
     let cycles = dependency_cycles(&targets, &waits_on);
     let waves = wave_of_each(&targets, &waits_on, &options.rollout);
     let wave_count = waves.iter().max().map_or(1, |w| w + 1);
     let (open, opened) = watch::channel(0usize);
     let sessions = Sessions::for_targets(&targets);
-    let known = targets.iter().cloned().chain(elsewhere).collect();
+    // Only the databases some history names are ever read for a dependency.
+    let wanted: std::collections::HashSet<&str> = named.iter().flat_map(|n| n.iter().map(String::as_str)).collect();
+    let known = targets.iter().filter(|t| wanted.contains(t.name.as_str())).cloned().chain(elsewhere).collect();
     let total = targets.len();
     let shared = Arc::new(Shared {
         action,
@@ -248,14 +251,35 @@ pub async fn run(
     FleetReport { outcomes, stopped, waves: wave_count }
 }
 
+/// [`dependency_targets`] of each target's history, worked out once per history
+/// (a fleet's tenants share one).
+fn named_dependencies(targets: &[Target]) -> Vec<Arc<Vec<String>>> {
+    let mut by_graph: Vec<(&Arc<Graph>, Arc<Vec<String>>)> = Vec::new();
+    let mut named = Vec::with_capacity(targets.len());
+    for t in targets {
+        let names = match by_graph.iter().find(|(g, _)| Arc::ptr_eq(g, &t.graph)) {
+            Some((_, names)) => names.clone(),
+            None => {
+                let names = Arc::new(dependency_targets(&t.graph));
+                by_graph.push((&t.graph, names.clone()));
+                names
+            }
+        };
+        named.push(names);
+    }
+    named
+}
+
 /// For each target, the targets of this run it must wait for: on an upgrade the
 /// databases its history depends on, on a downgrade those that depend on it.
-fn waits_on(targets: &[Target], action: &Action) -> HashMap<String, Vec<String>> {
+fn waits_on(targets: &[Target], named: &[Arc<Vec<String>>], action: &Action) -> HashMap<String, Vec<String>> {
+    let in_run: std::collections::HashSet<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let depends: Vec<(String, Vec<String>)> = targets
         .iter()
-        .map(|t| {
-            let on = dependency_targets(&t.graph).into_iter().filter(|d| *d != t.name);
-            (t.name.clone(), on.filter(|d| targets.iter().any(|o| &o.name == d)).collect())
+        .zip(named)
+        .map(|(t, names)| {
+            let on = names.iter().filter(|d| **d != t.name && in_run.contains(d.as_str())).cloned();
+            (t.name.clone(), on.collect())
         })
         .collect();
     let mut waits: HashMap<String, Vec<String>> = targets.iter().map(|t| (t.name.clone(), Vec::new())).collect();
@@ -493,14 +517,17 @@ impl Shared {
         }
         self.observer.event(Event::TargetStarted { target: &target.name });
         tracing::debug!(db = %target.name, driver = target.driver.name(), "target started");
-        match self.sessions.open(target).await {
+        // The connecting and running futures are large; boxed, they take memory only
+        // while the target runs (at most `jobs` at once), not from the moment the
+        // task is spawned, which is at the start for every target.
+        match Box::pin(self.sessions.open(target)).await {
             Err(e) => {
                 outcome.error = Some(format!("cannot connect to {}: {e}", target.connect.url));
             }
             Ok(mut conn) => {
                 let hooks = TargetHooks { shared: self.clone(), target };
                 let dialect = target.driver.dialect();
-                let report = executor::run_with_hooks(
+                let report = Box::pin(executor::run_with_hooks(
                     conn.as_mut(),
                     dialect,
                     &target.graph,
@@ -508,9 +535,9 @@ impl Shared {
                     &self.action,
                     &target.run,
                     &hooks,
-                )
+                ))
                 .await;
-                self.sessions.done(target, conn, report.error.is_none()).await;
+                Box::pin(self.sessions.done(target, conn, report.error.is_none())).await;
                 if let Some(e) = &report.error {
                     outcome.error = Some(driver::redact(&e.to_string(), target.connect.url.expose()));
                     outcome.lock_timeout = e.is_lock_timeout();

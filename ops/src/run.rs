@@ -78,32 +78,32 @@ pub async fn run(workspace: &Workspace, selected: &[Database], action: Action, c
     let targets = checked_targets(workspace, &ordered, &action, &control.interrupt)?;
     let elsewhere = dependency_sources(workspace, &targets);
     let options = FleetOptions { jobs: workspace.config.jobs, rollout };
-    let mut fleet = fleet::run(targets, elsewhere, action, options, control.observer.clone()).await;
-    let order: Vec<&str> = ordered.iter().map(|d| d.name.as_str()).collect();
-    fleet.outcomes.sort_by_key(|o| order.iter().position(|n| *n == o.target));
+    // Outcomes come back in the targets' order, which is `ordered`'s.
+    let fleet = fleet::run(targets, elsewhere, action, options, control.observer.clone()).await;
     Ok(RunReport { fleet })
 }
 
 /// The order the targets run in and how they are staged: flags over `[rollout]`.
 /// Only `upgrade` and `downgrade` run in waves; every command keeps the failure
 /// threshold. A config canary puts the targets it names first, in their order.
-fn stage(
+fn stage<'a>(
     config: &retort_config::Rollout,
-    selected: &[Database],
+    selected: &'a [Database],
     action: &Action,
     flags: &Staging,
-) -> Result<(Vec<Database>, Rollout)> {
+) -> Result<(Vec<&'a Database>, Rollout)> {
     let max_failures = flags.max_failures.or(config.max_failures);
+    let in_order = || selected.iter().collect();
     if !matches!(action, Action::Upgrade(_) | Action::Downgrade(_)) {
-        return Ok((selected.to_vec(), Rollout { max_failures, ..Rollout::default() }));
+        return Ok((in_order(), Rollout { max_failures, ..Rollout::default() }));
     }
     let waves = flags.waves.clone().unwrap_or_else(|| config.waves.clone());
     if flags.canary.is_some() || config.canary.is_empty() {
-        return Ok((selected.to_vec(), Rollout { canary: flags.canary.unwrap_or(0), waves, max_failures }));
+        return Ok((in_order(), Rollout { canary: flags.canary.unwrap_or(0), waves, max_failures }));
     }
     let named = Selection::new(&config.canary);
-    let (mut ordered, rest): (Vec<Database>, Vec<Database>) =
-        selected.iter().cloned().partition(|d| named.selects(Candidate { name: &d.name, fleet: d.fleet.as_deref() }));
+    let (mut ordered, rest): (Vec<&Database>, Vec<&Database>) =
+        selected.iter().partition(|d| named.selects(Candidate { name: &d.name, fleet: d.fleet.as_deref() }));
     if ordered.is_empty() {
         return Err(Error::Usage(format!(
             "[rollout] canary ({}) selects none of this run's {} target(s); pass --canary 0 to run without a canary",
@@ -120,7 +120,7 @@ fn stage(
 /// unknown URL scheme, an unreadable history, a spec that names nothing in it.
 fn checked_targets(
     workspace: &Workspace,
-    selected: &[Database],
+    selected: &[&Database],
     action: &Action,
     interrupt: &Interrupt,
 ) -> Result<Vec<Target>> {

@@ -433,11 +433,13 @@ impl Connection for PgConn {
     /// `DISCARD ALL` without its `DEALLOCATE ALL`, which would drop the prepared
     /// statements sqlx keeps for this connection.
     async fn reset(&mut self) -> Result<bool, DriverError> {
-        // Outside a transaction ROLLBACK only warns.
-        self.execute("ROLLBACK").await?;
+        // One round trip. A revision may have left a transaction open: ROLLBACK
+        // ends it (outside one it only warns, which `client_min_messages` keeps
+        // quiet until RESET ALL restores it).
         self.execute(
-            "SET SESSION AUTHORIZATION DEFAULT; RESET ALL; CLOSE ALL; UNLISTEN *; \
-             SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES",
+            "SET client_min_messages = error; ROLLBACK; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; \
+             CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; \
+             DISCARD SEQUENCES",
         )
         .await?;
         Ok(true)

@@ -513,6 +513,9 @@ impl<'a> Run<'a> {
                 Err(_) => {} // after a failure the connection may be gone
             }
         }
+        if plan.steps.is_empty() {
+            return result; // nothing ran: the rows are those read at the start
+        }
         // After a failure the connection may be gone; the step's error matters more.
         match driver::read_versions(self.conn, self.dialect, self.table).await {
             Ok(rows) => self.report.after = rows.unwrap_or_default(),
