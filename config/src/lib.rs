@@ -134,13 +134,13 @@ impl Fleet {
 
     /// Targets for the given tenant names, refusing names that cannot be used in a URL.
     pub fn targets(&self, tenants: &[String]) -> Result<Vec<Database>, ConfigError> {
-        tenants
-            .iter()
-            .map(|t| {
-                check_name(t).map_err(|m| ConfigError::Invalid(format!("fleet `{}`: tenant {m}", self.name)))?;
-                Ok(self.target(t))
-            })
-            .collect()
+        tenants.iter().map(|t| self.checked_target(t)).collect()
+    }
+
+    /// The target for one tenant, refusing a name that cannot be used in a URL.
+    pub fn checked_target(&self, tenant: &str) -> Result<Database, ConfigError> {
+        check_name(tenant).map_err(|m| ConfigError::Invalid(format!("fleet `{}`: tenant {m}", self.name)))?;
+        Ok(self.target(tenant))
     }
 }
 
@@ -551,17 +551,42 @@ fn read_names(path: &Path) -> Result<Vec<String>, String> {
 /// is one SQLite file, or one server address and database name whatever the user,
 /// password or query options of the URLs.
 pub fn check_shared_version_tables(targets: &[Database]) -> Result<(), ConfigError> {
-    let mut seen: std::collections::HashMap<(String, Option<&str>, &str), &str> = std::collections::HashMap::new();
-    for t in targets {
-        let key = (database_identity(t), t.version_table.schema.as_deref(), t.version_table.name.as_str());
-        if let Some(other) = seen.insert(key, &t.name) {
-            return Err(ConfigError::Invalid(format!(
+    let mut owners = VersionTableOwners::default();
+    targets.iter().try_for_each(|t| owners.claim(t))
+}
+
+/// The version tables claimed so far, for [`check_shared_version_tables`] over
+/// targets that come one at a time (a fleet of 100,000 tenants is never held
+/// whole): a 128-bit hash of each (database, schema, table) and who claimed it.
+#[derive(Debug, Default)]
+pub struct VersionTableOwners {
+    claimed: std::collections::HashMap<u128, String>,
+}
+
+impl VersionTableOwners {
+    /// Claims `target`'s version table; an error naming both when another
+    /// target claimed it already.
+    pub fn claim(&mut self, target: &Database) -> Result<(), ConfigError> {
+        let identity = database_identity(target);
+        let schema = target.version_table.schema.as_deref().unwrap_or("");
+        let key = [identity.as_str(), schema, target.version_table.name.as_str()].join("\0");
+        let hashed = |seed: u64| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut hasher =
+                std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+            hasher.write_u64(seed);
+            hasher.write(key.as_bytes());
+            hasher.finish()
+        };
+        let key = u128::from(hashed(1)) << 64 | u128::from(hashed(2));
+        match self.claimed.insert(key, target.name.clone()) {
+            None => Ok(()),
+            Some(other) => Err(ConfigError::Invalid(format!(
                 "`{other}` and `{}` share the version table `{}` in one database; give one of them its own `version_table`",
-                t.name, t.version_table.name
-            )));
+                target.name, target.version_table.name
+            ))),
         }
     }
-    Ok(())
 }
 
 /// Which database a target's URL reaches, as comparable text.

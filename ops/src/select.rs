@@ -46,6 +46,73 @@ impl Selection {
         let matched = |p: &str| candidates.iter().any(|c| part_selects(p, *c));
         self.parts.iter().map(String::as_str).filter(|p| !matched(p)).collect()
     }
+
+    /// A tally of which parts select something, for candidates that come one at
+    /// a time (the tenants of a large fleet).
+    pub fn tally(&self) -> Tally<'_> {
+        Tally { selection: self, hit: vec![false; self.parts.len()], near: vec![Near::default(); self.parts.len()] }
+    }
+}
+
+/// What [`Selection::tally`] has seen: which parts selected a candidate and, for
+/// those that did not, a few names they might have meant.
+pub struct Tally<'s> {
+    selection: &'s Selection,
+    hit: Vec<bool>,
+    near: Vec<Near>,
+}
+
+/// Up to six candidate names of a part's fleet (or any, while none of it is
+/// seen), and how many there were.
+#[derive(Clone, Default)]
+struct Near {
+    names: Vec<String>,
+    count: usize,
+    of_fleet: bool,
+}
+
+impl Tally<'_> {
+    /// Counts `target` in; whether the selection selects it.
+    pub fn see(&mut self, target: Candidate) -> bool {
+        let mut selected = self.selection.is_everything();
+        for (i, part) in self.selection.parts.iter().enumerate() {
+            if part_selects(part, target) {
+                self.hit[i] = true;
+                selected = true;
+            } else if !self.hit[i] {
+                self.near[i].offer(target.name, target.name.starts_with(fleet_part(part)));
+            }
+        }
+        selected
+    }
+
+    /// The first part that selected nothing, with the names it might have meant
+    /// (`a, b, … (n in all)`).
+    pub fn first_unmatched(&self) -> Option<(&str, String)> {
+        let i = self.hit.iter().position(|hit| !hit)?;
+        let near = &self.near[i];
+        let shown = if near.count > near.names.len() {
+            format!("{}, … ({} in all)", near.names.join(", "), near.count)
+        } else {
+            near.names.join(", ")
+        };
+        Some((&self.selection.parts[i], shown))
+    }
+}
+
+impl Near {
+    /// Keeps `name` when it is of the part's fleet, or while no such name was seen.
+    fn offer(&mut self, name: &str, of_fleet: bool) {
+        if of_fleet && !self.of_fleet {
+            *self = Near { of_fleet: true, ..Near::default() };
+        }
+        if of_fleet == self.of_fleet {
+            self.count += 1;
+            if self.names.len() < 6 {
+                self.names.push(name.to_string());
+            }
+        }
+    }
 }
 
 fn part_selects(part: &str, target: Candidate) -> bool {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use retort_config::{Config, Database, NameSource, Overrides};
+use retort_config::{Config, Database, NameSource, Overrides, VersionTableOwners};
 use retort_engine::audit;
 use retort_engine::driver::{ConnectOptions, Connection, DatabaseUrl, Driver};
 use retort_engine::fleet::in_shard;
@@ -100,43 +100,43 @@ impl Workspace {
 
     /// Selected targets: databases and fleet tenants, after `--shard`. Every part
     /// of the selection must select at least one target.
+    ///
+    /// Tenants are taken one at a time from the fleet's list: each is checked
+    /// (its name, its version table against every other target's) and kept only
+    /// when selected and in the shard, so a names file of 100,000 tenants is held
+    /// once, in the config, whatever the shard keeps.
     pub async fn targets(&self) -> Result<Vec<Database>> {
-        let mut targets: Vec<Database> =
-            self.config.databases.iter().filter(|d| self.selects(&d.name, None)).cloned().collect();
-        let mut all = targets.clone();
+        let mut owners = VersionTableOwners::default();
+        let mut tally = self.selection.tally();
+        let in_shard = |name: &str| self.shard.is_none_or(|(k, n)| in_shard(name, k, n));
+        let mut targets = Vec::new();
+        for db in &self.config.databases {
+            owners.claim(db)?;
+            if tally.see(Candidate { name: &db.name, fleet: None }) && in_shard(&db.name) {
+                targets.push(db.clone());
+            }
+        }
         for fleet in self.config.fleets.iter().filter(|f| self.selection.wants_fleet(&f.name)) {
+            let queried;
             let tenants = match &fleet.names {
-                NameSource::List(list) => list.clone(),
-                NameSource::Query { control_url, sql } => self.query_names(&fleet.name, control_url, sql).await?,
+                NameSource::List(list) => list,
+                NameSource::Query { control_url, sql } => {
+                    queried = self.query_names(&fleet.name, control_url, sql).await?;
+                    &queried
+                }
             };
-            let expanded = fleet.targets(&tenants)?;
-            all.extend(expanded.iter().cloned());
-            targets.extend(expanded.into_iter().filter(|t| self.selects(&t.name, Some(&fleet.name))));
+            for tenant in tenants {
+                let target = fleet.checked_target(tenant)?;
+                owners.claim(&target)?;
+                if tally.see(Candidate { name: &target.name, fleet: Some(&fleet.name) }) && in_shard(&target.name) {
+                    targets.push(target);
+                }
+            }
         }
-        retort_config::check_shared_version_tables(&all)?;
-        self.check_every_part_selects(&all)?;
-        if let Some((k, n)) = self.shard {
-            targets.retain(|t| in_shard(&t.name, k, n));
+        match tally.first_unmatched() {
+            Some((part, near)) => Err(Error::Usage(format!("`-d {part}` selects no target (there are: {near})"))),
+            None => Ok(targets),
         }
-        Ok(targets)
-    }
-
-    /// A part that selects no target is an error listing the nearest names.
-    fn check_every_part_selects(&self, all: &[Database]) -> Result<()> {
-        let candidates: Vec<Candidate> =
-            all.iter().map(|t| Candidate { name: &t.name, fleet: t.fleet.as_deref() }).collect();
-        let Some(part) = self.selection.unmatched(&candidates).first().copied() else { return Ok(()) };
-        let names = all.iter().map(|t| t.name.as_str());
-        let mut near: Vec<&str> = names.clone().filter(|n| n.starts_with(fleet_part(part))).collect();
-        if near.is_empty() {
-            near = names.collect();
-        }
-        let shown = if near.len() > 6 {
-            format!("{}, … ({} in all)", near[..6].join(", "), near.len())
-        } else {
-            near.join(", ")
-        };
-        Err(Error::Usage(format!("`-d {part}` selects no target (there are: {shown})")))
     }
 
     /// Runs a fleet's `names_query` on its control database.
