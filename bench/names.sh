@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Large name lists: a schema-per-tenant fleet whose names_file holds N tenants,
+# Large name lists: a schema-per-tenant fleet whose names_file (then names_query) holds N tenants,
 # run with --shard 1/SHARDS (about N/SHARDS targets). Reports how long after
 # the process started the first target started (from retort's own debug log),
 # the whole `status` time and its peak memory. The tenants' schemas need not
@@ -23,14 +23,25 @@ url_template = "$(db_url postgres)"
 schema_template = "{name}"
 names_file = "names.txt"
 TOML
+cat > "$WORK/query.toml" <<TOML
+[fleets.tenants]
+script_location = "tenant"
+url_template = "$(db_url postgres)"
+schema_template = "{name}"
+names_query = "SELECT 'tenant_' || g FROM generate_series(0, $((N - 1))) g"
+control_url = "$(db_url postgres)"
+TOML
 cd "$WORK"
+for config in retort.toml query.toml; do
+echo "# names from $([ $config = retort.toml ] && echo "a names_file" || echo "a names_query") of $N"
 for run in 1 2 3; do
     start=$(date +%s.%N)
-    /usr/bin/time -f "%e %M" -o time.txt "$RETORT_BIN" status --shard "1/$SHARDS" --log retort_engine::fleet=debug \
+    /usr/bin/time -f "%e %M" -o time.txt "$RETORT_BIN" -c $config status --shard "1/$SHARDS" --log retort_engine::fleet=debug \
         --log-format json > status.txt 2> log.txt
     first=$(grep -m1 '"target started"' log.txt | python3 -c 'import json,sys,datetime; print(datetime.datetime.fromisoformat(json.loads(sys.stdin.read())["timestamp"].replace("Z","+00:00")).timestamp())')
     read -r secs kb < time.txt
     targets=$(($(wc -l < status.txt) - 1))
     python3 -c "print(f'run $run: $targets of $N tenants (shard 1/$SHARDS): first target started after {$first - $start:.3f} s; status {float($secs):.2f} s, peak {$kb // 1024} MB')"
+done
 done
 rm -rf "$WORK"
