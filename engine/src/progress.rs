@@ -97,8 +97,15 @@ impl Table<'_> {
         Ok(())
     }
 
-    /// Records `progress` (insert or update).
-    pub async fn write(&self, conn: &mut dyn Connection, progress: &Progress) -> Result<(), DriverError> {
+    /// Records `progress`: an UPDATE of its row when `row_exists` (an INSERT
+    /// should the UPDATE find none), else straight an INSERT. The caller holds
+    /// the run lock, so it knows which rows exist.
+    pub async fn write(
+        &self,
+        conn: &mut dyn Connection,
+        progress: &Progress,
+        row_exists: bool,
+    ) -> Result<(), DriverError> {
         let (revision, direction) = (quote_literal(&progress.revision), quote_literal(progress.direction.verb()));
         let (checksum, done) = (quote_literal(&progress.checksum), progress.done);
         let (running, running_checksum) = match &progress.running {
@@ -110,7 +117,7 @@ impl Table<'_> {
              running = {running}, running_checksum = {running_checksum} WHERE revision = {revision}",
             self.name()
         );
-        if conn.execute(&update).await? == 0 {
+        if !row_exists || conn.execute(&update).await? == 0 {
             let insert = format!(
                 "INSERT INTO {} (revision, direction, statements_done, checksum, running, running_checksum) \
                  VALUES ({revision}, {direction}, {done}, {checksum}, {running}, {running_checksum})",

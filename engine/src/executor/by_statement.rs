@@ -37,8 +37,9 @@ impl Run<'_> {
         let done = self.resume_point(step, &statements, &checksum).await?;
         // Created up front, in autocommit: creating it inside a statement's
         // transaction would abort it (PostgreSQL) or commit it early (MySQL).
-        if !statements.is_empty() {
+        if !statements.is_empty() && !self.progress_table_exists {
             self.progress_table().create_if_missing(self.conn).await?;
+            self.progress_table_exists = true;
         }
         for i in done..statements.len() {
             if self.options.interrupt.is_triggered() {
@@ -62,6 +63,7 @@ impl Run<'_> {
             self.version_change(step).await?;
             if !statements.is_empty() {
                 self.progress_table().delete(self.conn, &step.revision).await?;
+                self.progress_rows.remove(&step.revision);
             }
             Ok::<(), RunError>(())
         };
@@ -90,23 +92,30 @@ impl Run<'_> {
         let sql = &statements[i].sql;
         let at = FailedAt::new(step, i, statements, self.unit());
         let failed = |source| RunError::StepPartial { at, source };
+        let has_row = self.progress_rows.contains(&step.revision);
         if self.conn.shares_transaction(sql) {
             self.conn.begin().await?;
             let ran = match self.execute_body(sql).await {
                 Err(source) => Err(failed(source)),
-                Ok(_) => self.progress_table().write(self.conn, &record(i + 1, None)).await.map_err(RunError::from),
+                Ok(_) => {
+                    let written = self.progress_table().write(self.conn, &record(i + 1, None), has_row).await;
+                    written.map_err(RunError::from)
+                }
             };
-            return self.end_transaction(ran).await;
+            self.end_transaction(ran).await?;
+            self.progress_rows.insert(step.revision.clone());
+            return Ok(());
         }
         let running = Some((i + 1, progress::checksum(&statements[i..=i])));
-        self.progress_table().write(self.conn, &record(i, running)).await?;
+        self.progress_table().write(self.conn, &record(i, running), has_row).await?;
+        self.progress_rows.insert(step.revision.clone());
         match self.execute_body(sql).await {
-            Ok(_) => Ok(self.progress_table().write(self.conn, &record(i + 1, None)).await?),
+            Ok(_) => Ok(self.progress_table().write(self.conn, &record(i + 1, None), true).await?),
             Err(source) => {
                 // The server answered: the statement failed, its outcome is known.
                 // (Where the connection is gone, this write fails too and the next
                 // run checks the catalog instead.)
-                let _ = self.progress_table().write(self.conn, &record(i, None)).await;
+                let _ = self.progress_table().write(self.conn, &record(i, None), true).await;
                 Err(failed(source))
             }
         }
@@ -191,7 +200,7 @@ impl Run<'_> {
             checksum: checksum.to_string(),
             running: None,
         };
-        self.progress_table().write(self.conn, &settled).await?;
+        self.progress_table().write(self.conn, &settled, true).await?;
         self.note(format!("{at}; {how}"));
         Ok(done)
     }
@@ -256,6 +265,7 @@ impl Run<'_> {
         match (how, &recorded.running) {
             (Resolution::Abandon, _) => {
                 self.progress_table().delete(self.conn, &revision).await?;
+                self.progress_rows.remove(&revision);
                 let stays = match recorded.done {
                     0 => String::new(),
                     n => format!("; {} ran and stay applied (undo them by hand if needed)", unit.first(n)),
@@ -263,11 +273,11 @@ impl Run<'_> {
                 self.note(format!("abandoned the part-way {what}{stays}; the next run starts it at {unit} 1"));
             }
             (Resolution::Applied, Some((n, _))) => {
-                self.progress_table().write(self.conn, &settled(*n)).await?;
+                self.progress_table().write(self.conn, &settled(*n), true).await?;
                 self.note(format!("{what}: {unit} {n} marked done; the next run resumes at {unit} {}", n + 1));
             }
             (Resolution::NotApplied, Some((n, _))) => {
-                self.progress_table().write(self.conn, &settled(n - 1)).await?;
+                self.progress_table().write(self.conn, &settled(n - 1), true).await?;
                 self.note(format!("{what}: {unit} {n} marked not done; the next run runs it again"));
             }
             (_, None) => {

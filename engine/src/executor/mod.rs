@@ -375,6 +375,10 @@ struct Run<'a> {
     report: Report,
     /// Progress rows as read under the lock, minus those this run settled.
     progress: Vec<Progress>,
+    /// Whether the progress table exists, as far as this run knows (it read or
+    /// created it); and the revisions that have a row in it.
+    progress_table_exists: bool,
+    progress_rows: std::collections::HashSet<String>,
     /// The audit checksum of each revision the plan runs, by id.
     checksums: HashMap<String, String>,
     /// When the running step started, for its audit row.
@@ -412,6 +416,8 @@ pub async fn run_with_hooks(
         hooks,
         report,
         progress: vec![],
+        progress_table_exists: false,
+        progress_rows: Default::default(),
         checksums: HashMap::new(),
         step_started: SystemTime::now(),
     };
@@ -473,6 +479,8 @@ impl<'a> Run<'a> {
         // A run killed between its last commit and dropping the table leaves it empty.
         let progress_table_found = recorded.is_some();
         self.progress = recorded.unwrap_or_default();
+        self.progress_table_exists = progress_table_found;
+        self.progress_rows = self.progress.iter().map(|p| p.revision.clone()).collect();
         self.report.part_way = self.progress.iter().filter_map(|p| self.part_way(graph, p)).collect();
         if !matches!(action, Action::Stamp { purge: true, .. }) {
             self.check_version_rows(graph)?;
@@ -505,6 +513,7 @@ impl<'a> Run<'a> {
                 Ok(left) => {
                     if result.is_ok() && left.as_ref().is_some_and(Vec::is_empty) {
                         self.progress_table().drop_table(self.conn).await?;
+                        self.progress_table_exists = false;
                     }
                     let left = left.unwrap_or_default();
                     self.report.part_way = left.iter().filter_map(|p| self.part_way(graph, p)).collect();
@@ -574,6 +583,7 @@ impl<'a> Run<'a> {
                 Fit::Fits => self.refuse_leaving_part_way(graph, action, plan, &recorded)?,
                 Fit::Stale => {
                     self.progress_table().delete(self.conn, &recorded.revision).await?;
+                    self.progress_rows.remove(&recorded.revision);
                     self.progress.retain(|p| p.revision != recorded.revision);
                     self.note(format!(
                         "ignored the recorded progress of {} {}: the version table shows it finished",
@@ -643,6 +653,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             self.progress_table().delete(self.conn, &recorded.revision).await?;
+            self.progress_rows.remove(&recorded.revision);
             self.progress.retain(|p| p.revision != recorded.revision);
             let unit = self.dialect.flavor().unit();
             let stays = match recorded.done {
