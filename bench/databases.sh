@@ -43,13 +43,7 @@ chmod +x floor.sh
 hyperfine --style basic -N --warmup 1 --runs "$RUNS" --export-json noop.json \
     -n "retort upgrade (no-op)" "$RETORT_BIN -c $WORK/retort.toml upgrade heads" \
     -n "psql floor (connect + read)" "$WORK/floor.sh" > /dev/null
-python3 - noop.json <<'PY'
-import json, statistics, sys
-res = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
-floor = res["psql floor (connect + read)"]
-for name, t in res.items():
-    print(f"{name:<28} median {t:6.2f} s   / floor {t / floor:5.2f}")
-PY
+python3 "$REPO_DIR/bench/medians.py" noop.json "psql floor (connect + read)"
 /usr/bin/time -f "%e %M" -o time.txt "$RETORT_BIN" upgrade heads > /dev/null
 read -r secs kb < time.txt
 echo "retort upgrade (no-op) once: $secs s, peak $((kb / 1024)) MB"

@@ -12,6 +12,7 @@
 # Connects to 127.0.0.1:3306 as root (BENCH_MYSQL_USER, no password); drops what
 # it made at the end.
 set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-10000}
 RUNS=${2:-5}
 JOBS=${3:-8}
@@ -66,13 +67,7 @@ hyperfine --style basic -N --warmup 1 --runs "$RUNS" --export-json noop.json \
     -n "retort upgrade (no-op)" "$RETORT_BIN -c $WORK/retort.toml upgrade heads" \
     -n "retort status" "$RETORT_BIN -c $WORK/retort.toml status" \
     -n "client floor (reads)" "$WORK/floor.sh" > /dev/null
-python3 - noop.json <<'PY'
-import json, statistics, sys
-res = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
-floor = res["client floor (reads)"]
-for name, t in res.items():
-    print(f"{name:<28} median {t:6.2f} s   / floor {t / floor:5.2f}")
-PY
+python3 "$BENCH_DIR/medians.py" noop.json "client floor (reads)"
 for cmd in "upgrade heads" "status"; do
     /usr/bin/time -f "%e %M" -o time.txt "$RETORT_BIN" $cmd > /dev/null
     read -r secs kb < time.txt

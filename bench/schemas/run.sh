@@ -103,13 +103,7 @@ hyperfine --style basic -N --warmup 1 --runs "$RUNS" --export-json "$WORK/noop.j
     -n "retort upgrade (no-op)" "$RETORT_BIN -c $WORK/retort.toml upgrade heads" \
     -n "retort status" "$RETORT_BIN -c $WORK/retort.toml status" \
     -n "psql floor (reads)" "$WORK/floor-read.sh" > /dev/null
-python3 - "$WORK/noop.json" <<'PY'
-import json, statistics, sys
-res = {r["command"]: statistics.median(r["times"]) for r in json.load(open(sys.argv[1]))["results"]}
-floor = res["psql floor (reads)"]
-for name, t in res.items():
-    print(f"{name:<28} median {t:6.2f} s   / floor {t / floor:5.2f}")
-PY
+python3 "$REPO_DIR/bench/medians.py" "$WORK/noop.json" "psql floor (reads)"
 for cmd in "upgrade heads" "status"; do
     timed "retort $cmd (peak)" "$RETORT_BIN" $cmd
 done
