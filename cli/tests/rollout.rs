@@ -198,6 +198,16 @@ async fn more_failures_than_the_threshold_start_no_more_targets() {
     }
     let out = fleet.run(&["upgrade", "heads", "--fail-fast", "--max-failures", "2"]);
     assert_eq!(out.status.code(), Some(2), "the two thresholds conflict");
+    let staged_elsewhere: [&[&str]; 3] = [
+        &["status", "--canary", "1"],
+        &["upgrade", "--dry-run", "--waves", "50%"],
+        &["stamp", "heads", "--waves", "1"],
+    ];
+    for args in staged_elsewhere {
+        let out = fleet.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?} runs no waves: {}", text(&out));
+        assert!(text(&out).contains("only upgrade and downgrade run in waves"), "{}", text(&out));
+    }
     fleet.drop().await;
 }
 

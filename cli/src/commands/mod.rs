@@ -65,6 +65,7 @@ fn shard(global: &Global) -> Result<Option<(u32, u32)>> {
 pub async fn dispatch(cli: Cli) -> Result<Exit> {
     let global = &cli.global;
     run::check_reports(&global.reports, &cli.command)?;
+    run::check_staging(global, &cli.command)?;
     match &cli.command {
         Command::Init(args) => init::exec(global, args),
         Command::Revision(args) => author::revision(global, args).await,

@@ -104,6 +104,26 @@ pub(super) fn check_reports(reports: &[PathBuf], command: &Command) -> Result<()
     Ok(())
 }
 
+/// Refuses `--canary` and `--waves` where nothing runs in waves: only
+/// `upgrade` and `downgrade` stage their targets (not with `--sql` or
+/// `--dry-run`). A flag that silently does nothing would look like protection.
+pub(super) fn check_staging(global: &Global, command: &Command) -> Result<()> {
+    let staged = match command {
+        Command::Upgrade(args) => !args.sql && !args.dry_run,
+        Command::Downgrade(args) => !args.sql && !args.dry_run,
+        _ => false,
+    };
+    let flag = match (&global.canary, &global.waves) {
+        (Some(_), _) => "--canary",
+        (None, Some(_)) => "--waves",
+        (None, None) => return Ok(()),
+    };
+    if !staged {
+        bail!("{flag}: only upgrade and downgrade run in waves (not --sql or --dry-run)");
+    }
+    Ok(())
+}
+
 /// `json` or `html`, from the file's extension.
 fn report_kind(path: &Path) -> Option<&'static str> {
     match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
