@@ -18,7 +18,7 @@ pub(crate) fn check(graph: &Graph, flavor: Flavor, facts: &Facts) -> Vec<Finding
         for direction in [Direction::Up, Direction::Down] {
             let Some((body, first_line)) = rev.sql_body(direction) else { continue };
             let statements = split(body, flavor);
-            let line = |s: &Statement| first_line.max(1) + s.line - 1;
+            let line = |s: &Statement| s.file_line(first_line);
             if rev.transactional {
                 for s in statements.iter().filter(|s| needs_autocommit(&s.sql, flavor, facts.postgres_version)) {
                     found.push(autocommit_finding(rev, direction, line(s), &s.sql));

@@ -73,6 +73,14 @@ pub struct Statement {
     pub line: usize,
 }
 
+impl Statement {
+    /// The line of the revision file this statement starts on, for a body that
+    /// starts on `body_line` of it (0: unknown, the body's own line is given).
+    pub fn file_line(&self, body_line: usize) -> usize {
+        if body_line == 0 { self.line } else { body_line + self.line - 1 }
+    }
+}
+
 /// Splits `sql` into statements. Comment-only pieces are dropped.
 pub fn split(sql: &str, flavor: Flavor) -> Vec<Statement> {
     let mut scanner =

@@ -104,8 +104,7 @@ fn planned_step(graph: &Graph, step: &Step, flavor: retort_engine::split::Flavor
     let hazards = statements.iter().flat_map(|s| {
         statement::hazards(&s.sql, flavor).into_iter().map(move |hazard| {
             let (rule, message) = retort_check::hazard_note(&hazard);
-            let line = if step.line == 0 { s.line } else { step.line + s.line - 1 };
-            PlannedHazard { rule: rule.name(), line, message }
+            PlannedHazard { rule: rule.name(), line: s.file_line(step.line), message }
         })
     });
     PlannedStep {

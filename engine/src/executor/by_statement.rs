@@ -9,7 +9,7 @@
 //! runs it again — and only where the catalog cannot tell does it stop and name
 //! `retort resolve`. See `docs/crash-safety.md`.
 
-use super::{FailedAt, Resolution, Run, RunError, file_line, revision_statements, statements};
+use super::{FailedAt, Resolution, Run, RunError, revision_statements, statements};
 use crate::driver::Presence;
 use crate::progress::{self, Progress};
 use crate::split::{Statement, Unit};
@@ -179,7 +179,7 @@ impl Run<'_> {
             self.unit(),
             i + 1,
             step.path.display(),
-            file_line(step.line, &statements[i])
+            statements[i].file_line(step.line)
         );
         let verdict = if step.idempotent { Verdict::Idempotent } else { self.verdict(&statements[i].sql).await? };
         let (done, how) = match verdict {

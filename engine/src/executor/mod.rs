@@ -245,7 +245,7 @@ impl FailedAt {
             unit,
             total: statements.len(),
             path: step.path.display().to_string().into(),
-            line: file_line(step.line, &statements[index]),
+            line: statements[index].file_line(step.line),
         }
     }
 
@@ -272,11 +272,6 @@ impl std::fmt::Display for FailedAt {
             self.line
         )
     }
-}
-
-/// The file line of a statement whose body starts on `body_line` (0: unknown).
-fn file_line(body_line: usize, statement: &Statement) -> usize {
-    if body_line == 0 { statement.line } else { body_line + statement.line - 1 }
 }
 
 /// A revision that a stopped run left part-way, as `current` and `status` show it.
@@ -564,7 +559,7 @@ impl<'a> Run<'a> {
             direction: progress.direction,
             done: progress.done,
             total: statements.len(),
-            next_line: statements.get(progress.done).map(|s| file_line(body_line, s)),
+            next_line: statements.get(progress.done).map(|s| s.file_line(body_line)),
             running: progress.running.as_ref().map(|(n, _)| *n),
             path: rev.path.display().to_string(),
             unit: self.dialect.flavor().unit(),
