@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use retort_engine::fleet::Status;
 
-use crate::report::{Summary, TargetReport};
+use crate::report::{Summary, TargetReport, skipped_by_reason};
 
 /// What the page shows at its top.
 pub struct Heading<'a> {
@@ -96,14 +96,7 @@ fn failures(page: &mut String, targets: &[TargetReport]) {
 
 /// Skipped targets, grouped by why, folded away.
 fn skipped(page: &mut String, targets: &[TargetReport]) {
-    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-    for t in targets.iter().filter(|t| t.status == Status::Skipped) {
-        let why = t.error.as_deref().unwrap_or("not started");
-        match reasons.iter_mut().find(|(r, _)| *r == why) {
-            Some((_, names)) => names.push(&t.target),
-            None => reasons.push((why, vec![&t.target])),
-        }
-    }
+    let reasons = skipped_by_reason(targets.iter().map(|t| (t.target.as_str(), t.status, t.error.as_deref())));
     if reasons.is_empty() {
         return;
     }

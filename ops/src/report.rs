@@ -46,6 +46,23 @@ impl TargetReport {
     }
 }
 
+/// The skipped ones of `targets` (name, status, error), grouped by why they were
+/// not started, reasons in the order first seen: a stopped rollout may skip
+/// thousands for one reason.
+pub fn skipped_by_reason<'a>(
+    targets: impl IntoIterator<Item = (&'a str, Status, Option<&'a str>)>,
+) -> Vec<(&'a str, Vec<&'a str>)> {
+    let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (name, _, error) in targets.into_iter().filter(|(_, status, _)| *status == Status::Skipped) {
+        let why = error.unwrap_or("not started");
+        match reasons.iter_mut().find(|(r, _)| *r == why) {
+            Some((_, names)) => names.push(name),
+            None => reasons.push((why, vec![name])),
+        }
+    }
+    reasons
+}
+
 /// How a set of targets ended, worst first: what a caller maps to an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]

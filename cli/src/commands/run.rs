@@ -10,7 +10,7 @@ use retort_engine::executor::{Action, Resolution};
 use retort_engine::fleet::Status;
 use retort_engine::rollout::Share;
 use retort_ops::offline::{self, split_range};
-use retort_ops::report::{StatusRow, Verdict};
+use retort_ops::report::{StatusRow, Verdict, skipped_by_reason};
 use retort_ops::run::{self, Control, CurrentTarget, RunReport, Staging};
 use serde_json::json;
 
@@ -83,13 +83,12 @@ async fn run_and_report(global: &Global, action: Action) -> Result<Exit> {
 /// that `command` does not write.
 pub(super) fn check_reports(reports: &[PathBuf], command: &Command) -> Result<()> {
     let Some(first) = reports.first() else { return Ok(()) };
-    let runs = match command {
-        Command::Upgrade(args) => !args.sql && !args.dry_run,
-        Command::Downgrade(args) => !args.sql && !args.dry_run,
-        Command::Stamp(args) => !args.sql,
-        Command::Resolve(_) | Command::EnsureVersion => true,
-        _ => false,
-    };
+    let runs = moves_versions(command)
+        || match command {
+            Command::Stamp(args) => !args.sql,
+            Command::Resolve(_) | Command::EnsureVersion => true,
+            _ => false,
+        };
     if !runs {
         bail!(
             "--report {}: only runs write reports (upgrade, downgrade, stamp, resolve, ensure-version; not --sql or --dry-run)",
@@ -108,11 +107,7 @@ pub(super) fn check_reports(reports: &[PathBuf], command: &Command) -> Result<()
 /// `upgrade` and `downgrade` stage their targets (not with `--sql` or
 /// `--dry-run`). A flag that silently does nothing would look like protection.
 pub(super) fn check_staging(global: &Global, command: &Command) -> Result<()> {
-    let staged = match command {
-        Command::Upgrade(args) => !args.sql && !args.dry_run,
-        Command::Downgrade(args) => !args.sql && !args.dry_run,
-        _ => false,
-    };
+    let staged = moves_versions(command);
     let flag = match (&global.canary, &global.waves) {
         (Some(_), _) => "--canary",
         (None, Some(_)) => "--waves",
@@ -122,6 +117,16 @@ pub(super) fn check_staging(global: &Global, command: &Command) -> Result<()> {
         bail!("{flag}: only upgrade and downgrade run in waves (not --sql or --dry-run)");
     }
     Ok(())
+}
+
+/// Whether `command` is an `upgrade` or `downgrade` that runs (not `--sql`,
+/// not `--dry-run`).
+fn moves_versions(command: &Command) -> bool {
+    match command {
+        Command::Upgrade(args) => !args.sql && !args.dry_run,
+        Command::Downgrade(args) => !args.sql && !args.dry_run,
+        _ => false,
+    }
 }
 
 /// `json` or `html`, from the file's extension.
@@ -154,17 +159,11 @@ fn print_summary(report: &RunReport) {
     for line in report.summary().lines() {
         outln!("{line}");
     }
-    let mut skipped: Vec<(&str, Vec<&str>)> = Vec::new();
-    for o in report.outcomes().iter().filter(|o| o.status != Status::Ok) {
-        let error = o.error.as_deref().unwrap_or("");
-        if o.status != Status::Skipped {
-            outln!("  {}: {error}", o.target);
-        } else if let Some((_, names)) = skipped.iter_mut().find(|(why, _)| *why == error) {
-            names.push(&o.target);
-        } else {
-            skipped.push((error, vec![&o.target]));
-        }
+    let outcomes = report.outcomes();
+    for o in outcomes.iter().filter(|o| !matches!(o.status, Status::Ok | Status::Skipped)) {
+        outln!("  {}: {}", o.target, o.error.as_deref().unwrap_or(""));
     }
+    let skipped = skipped_by_reason(outcomes.iter().map(|o| (o.target.as_str(), o.status, o.error.as_deref())));
     for (why, names) in skipped {
         let shown = match names.as_slice() {
             [one] => one.to_string(),
