@@ -132,11 +132,6 @@ impl Fleet {
         target
     }
 
-    /// Targets for the given tenant names, refusing names that cannot be used in a URL.
-    pub fn targets(&self, tenants: &[String]) -> Result<Vec<Database>, ConfigError> {
-        tenants.iter().map(|t| self.checked_target(t)).collect()
-    }
-
     /// The target for one tenant, refusing a name that cannot be used in a URL.
     pub fn checked_target(&self, tenant: &str) -> Result<Database, ConfigError> {
         check_name(tenant).map_err(|m| ConfigError::Invalid(format!("fleet `{}`: tenant {m}", self.name)))?;
@@ -805,7 +800,7 @@ control_url = "postgres://app@127.0.0.1/control"
             (one.version_table.schema.as_deref(), one.connection.search_path.as_deref()),
             (Some("t_one"), Some("t_one"))
         );
-        assert!(schemas.targets(&["bad name".into()]).is_err());
+        assert!(schemas.checked_target("bad name").is_err());
     }
 
     #[test]
